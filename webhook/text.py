@@ -1,0 +1,33 @@
+"""Small text helpers shared by messages: quoting values, did-you-mean."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Sequence
+from typing import Final
+
+SHOWN: Final = 60
+"""Longest part of a bad value a message shows."""
+
+
+def show(value: str) -> str:
+    """Quote *value* for a message, cut to :data:`SHOWN` characters."""
+    if len(value) <= SHOWN:
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value[:SHOWN], ensure_ascii=False)[:-1] + '..." (' + f"{len(value)} chars)"
+
+
+def did_you_mean(value: str, choices: Sequence[str], limit: int = 3) -> list[str]:
+    """Return the choices closest to *value*, a case-only difference first."""
+    folded = value.lower()
+    same_case = [choice for choice in choices if choice.lower() == folded]
+    close = difflib.get_close_matches(value, choices, n=limit, cutoff=0.6)
+    return list(dict.fromkeys(same_case + close))[:limit]
+
+
+def suggestion(candidates: list[str]) -> str:
+    """Render did-you-mean candidates, or nothing."""
+    if not candidates:
+        return ""
+    return "; did you mean " + " or ".join(json.dumps(c) for c in candidates) + "?"

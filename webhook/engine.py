@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from webhook.constraints import messages
-from webhook.constraints.check import check_spec, find_placeholder
+from webhook.constraints.check import SpecChecker, default_checker, find_placeholder
 from webhook.constraints.rules import check_rules
-from webhook.constraints.schema import Constraints, load
 from webhook.findings import Action, Decision, Finding
 from webhook.model.parse import parse
 
@@ -44,7 +43,8 @@ class Config:
 
     actions: Mapping[str, Action] = field(default_factory=dict)
     """Action per rule id, overriding the default (deny)."""
-    constraints: Constraints = field(default_factory=load)
+    checker: SpecChecker = field(default_factory=default_checker)
+    """The compiled SageMaker constraints."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +75,13 @@ def review(
     """
     if context.operation in ("DELETE", "CONNECT"):
         return Decision()
-    findings = check_object(obj, config.constraints)
+    findings = check_object(obj, config.checker)
     if config.actions:
         findings = [_override(finding, config.actions) for finding in findings]
     return Decision(tuple(findings))
 
 
-def check_object(obj: Mapping[str, Any], constraints: Constraints) -> list[Finding]:
+def check_object(obj: Mapping[str, Any], checker: SpecChecker) -> list[Finding]:
     """Return every finding of the built-in checks on *obj*, all denying."""
     _, findings = parse(obj)
     metadata = obj.get("metadata")
@@ -89,7 +89,7 @@ def check_object(obj: Mapping[str, Any], constraints: Constraints) -> list[Findi
         findings.extend(_check_name(metadata))
     spec = obj.get("spec")
     if isinstance(spec, dict):
-        findings.extend(check_spec(spec, constraints))
+        findings.extend(checker(spec))
         findings.extend(check_rules(spec))
     return findings
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Sequence
 from typing import Final
@@ -20,10 +21,17 @@ def show(value: str) -> str:
 
 def did_you_mean(value: str, choices: Sequence[str], limit: int = 3) -> list[str]:
     """Return the choices closest to *value*, a case-only difference first."""
+    return list(_closest(value, tuple(choices), limit))
+
+
+@functools.lru_cache(maxsize=1024)
+def _closest(value: str, choices: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    # difflib costs about a millisecond against the 225 instance types; the same
+    # typo tends to arrive many times (CI runs, webhook retries), so cache it.
     folded = value.lower()
     same_case = [choice for choice in choices if choice.lower() == folded]
     close = difflib.get_close_matches(value, choices, n=limit, cutoff=0.6)
-    return list(dict.fromkeys(same_case + close))[:limit]
+    return tuple(dict.fromkeys(same_case + close))[:limit]
 
 
 def suggestion(candidates: list[str]) -> str:

@@ -56,7 +56,7 @@ def placeholder(found: str) -> str:
     )
 
 
-def required(member: Member, constraints: Constraints) -> str:
+def required(member: Member) -> str:
     """A field SageMaker requires is missing."""
     shape = member.shape
     allowed = ""
@@ -94,10 +94,11 @@ def enum(value: str, shape: StringShape, constraints: Constraints) -> str:
     """A value is not in the enum."""
     near = suggestion(did_you_mean(value, shape.enum))
     if shape.instance_types:
+        near = near or "."
         kind = "training" if shape.name.startswith("Training") else "processing"
         return (
-            f"{show(value)} is not a SageMaker {kind} instance type in the "
-            f"{constraints.source}{near}. If AWS has added it since, the platform team can "
+            f"{show(value)} is not a SageMaker {kind} instance type (list from the "
+            f"{constraints.source}){near} If AWS has added it since, the platform team can "
             "set rule sagemaker.instance-type to warn"
         )
     if len(shape.enum) <= LISTED:

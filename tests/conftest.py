@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from webhook.engine import Config
+
+PROJECT = Path(__file__).resolve().parent.parent
+ACK = PROJECT.parent / "shared" / "ack"
+CRD_FILE = ACK / "config/crd/bases/sagemaker.services.k8s.aws_trainingjobs.yaml"
+UNIT_TESTDATA = ACK / "pkg/resource/training_job/testdata/v1alpha1"
+E2E_RESOURCES = ACK / "test/e2e/resources"
+EXAMPLES = PROJECT / "webhook" / "examples"
+
+_VALID_JOB: dict[str, Any] = yaml.safe_load((EXAMPLES / "training-job.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    return Config()
+
+
+@pytest.fixture
+def job() -> dict[str, Any]:
+    """A fresh copy of a TrainingJob that passes every check."""
+    return copy.deepcopy(_VALID_JOB)
+
+
+@pytest.fixture(scope="session")
+def crd_schema() -> dict[str, Any]:
+    crd = yaml.safe_load(CRD_FILE.read_text())
+    schema: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    return schema

@@ -1,0 +1,44 @@
+"""Find the line and column of a field path in a YAML node tree."""
+
+from __future__ import annotations
+
+import yaml
+
+from webhook.paths import Path
+
+
+def locate(node: yaml.Node | None, path: Path, *, on_key: bool = False) -> tuple[int, int]:
+    """Return the 0-based ``(line, column)`` of *path* under *node*.
+
+    *on_key* points at the mapping key rather than its value (for unknown
+    fields and bad map keys). A path that leaves the tree (a missing required
+    field) points at the deepest node that exists: the block to add it to.
+    Returns ``(-1, -1)`` when there is no tree.
+    """
+    if node is None:
+        return -1, -1
+    current = node
+    for index, step in enumerate(path):
+        last = index == len(path) - 1
+        if isinstance(current, yaml.MappingNode) and isinstance(step, str):
+            pair = _find_key(current, step)
+            if pair is None:
+                break
+            key, value = pair
+            current = key if last and on_key else value
+        elif isinstance(current, yaml.SequenceNode) and isinstance(step, int):
+            if not 0 <= step < len(current.value):
+                break
+            current = current.value[step]
+        else:
+            break
+    mark = current.start_mark
+    return mark.line, mark.column
+
+
+def _find_key(node: yaml.MappingNode, name: str) -> tuple[yaml.Node, yaml.Node] | None:
+    found = None
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == name:
+            found = (key, value)  # the last one wins, as in the parsed data
+    return found

@@ -1,0 +1,101 @@
+"""``trainingjob-guard validate``: check manifests in CI, exactly as the webhook would.
+
+Every TrainingJob document goes through :func:`webhook.engine.review`, the
+function the webhook calls; this module only reads files, finds documents and
+places each finding at its ``file:line:column``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+import yaml
+
+from webhook.cli.locate import locate
+from webhook.cli.report import ObjectResult, Report, Violation
+from webhook.cli.sources import Document, iter_sources, parse_source
+from webhook.engine import Config, review
+from webhook.model import GROUP, KIND
+
+LIST_KINDS: Final = frozenset({"List", f"{KIND}List"})
+
+
+def validate(paths: list[str], config: Config) -> Report:
+    """Check every TrainingJob in *paths* (files, directories, ``-`` for stdin)."""
+    report = Report()
+    for source in iter_sources(paths, report.errors):
+        for document in parse_source(source, report.errors):
+            for data, node in _objects(document.data, document.node):
+                report.documents += 1
+                if is_training_job(data):
+                    report.results.append(_check(document, data, node, config))
+                else:
+                    report.skipped += 1
+    return report
+
+
+def is_training_job(data: Any) -> bool:
+    """True for a ``TrainingJob`` of the ACK SageMaker API group (any version)."""
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        return False
+    api_version = data.get("apiVersion")
+    return isinstance(api_version, str) and api_version.split("/")[0] == GROUP
+
+
+def _objects(data: Any, node: yaml.Node | None) -> Iterator[tuple[Any, yaml.Node | None]]:
+    """Yield the objects of a document, expanding ``kind: List`` (as kubectl does)."""
+    items = data.get("items") if isinstance(data, dict) else None
+    if isinstance(data, dict) and data.get("kind") in LIST_KINDS and isinstance(items, list):
+        item_nodes = _items_node(node)
+        for index, item in enumerate(items):
+            item_node = item_nodes[index] if item_nodes and index < len(item_nodes) else None
+            yield item, item_node
+    else:
+        yield data, node
+
+
+def _items_node(node: yaml.Node | None) -> list[yaml.Node] | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "items":
+            return list(value.value) if isinstance(value, yaml.SequenceNode) else None
+    return None
+
+
+def _check(
+    document: Document, data: Mapping[str, Any], node: yaml.Node | None, config: Config
+) -> ObjectResult:
+    decision = review(data, config=config)
+    offset = document.first_line
+    violations = []
+    for finding in decision.findings:
+        line, column = locate(node, finding.path, on_key=finding.on_key)
+        violations.append(
+            Violation(finding, line + offset + 1, column + 1)
+            if line >= 0
+            else Violation(finding, 0, 0)
+        )
+    violations.sort(key=lambda v: (v.line, v.column))
+    metadata = data.get("metadata")
+    name = namespace = None
+    if isinstance(metadata, dict):
+        name = _text(metadata.get("name"))
+        namespace = _text(metadata.get("namespace"))
+    start_line, start_column = (
+        (node.start_mark.line + offset + 1, node.start_mark.column + 1) if node else (offset + 1, 1)
+    )
+    return ObjectResult(
+        document.file,
+        start_line,
+        start_column,
+        name,
+        namespace,
+        decision.allowed,
+        tuple(violations),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

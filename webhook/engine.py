@@ -89,7 +89,11 @@ def check_object(obj: Mapping[str, Any], checker: SpecChecker) -> list[Finding]:
         findings.extend(_check_name(metadata))
     spec = obj.get("spec")
     if isinstance(spec, dict):
-        findings.extend(checker(spec))
+        # A field both the CRD and SageMaker require is reported once, by the CRD.
+        missing = {f.path for f in findings if f.rule == "crd.required"}
+        findings.extend(
+            f for f in checker(spec) if f.rule != "sagemaker.required" or f.path not in missing
+        )
         findings.extend(check_rules(spec))
     return findings
 

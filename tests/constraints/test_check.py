@@ -272,3 +272,12 @@ def test_delete_is_always_allowed(job: dict[str, Any], config: Config) -> None:
 
     job["spec"]["trainingJobName"] = "bad_name"
     assert review(job, context=Context(operation="DELETE"), config=config).allowed
+
+
+def test_field_required_by_crd_and_sagemaker_is_reported_once(
+    job: dict[str, Any], config: Config
+) -> None:
+    del job["spec"]["trainingJobName"]
+    assert _findings(job, config) == [
+        ("crd.required", "spec.trainingJobName", "trainingJobName is required; missing")
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.resources
+import os
 import sys
 from collections.abc import Sequence
 
@@ -23,8 +24,14 @@ USAGE_ERROR = 2
 
 
 def examples_dir() -> str:
-    """The folder of bundled example manifests (one valid, one not)."""
-    return str(importlib.resources.files("webhook") / "examples")
+    """The folder of bundled example manifests (one valid, one not).
+
+    Relative to the working directory when below it, so findings read
+    ``webhook/examples/...`` in a checkout.
+    """
+    folder = os.path.abspath(str(importlib.resources.files("webhook") / "examples"))
+    relative = os.path.relpath(folder)
+    return folder if relative.startswith("..") else relative
 
 
 def _rule_action(text: str) -> tuple[str, Action]:
@@ -32,7 +39,7 @@ def _rule_action(text: str) -> tuple[str, Action]:
     if not sep:
         raise argparse.ArgumentTypeError(f"expected RULE=ACTION, got {text!r}")
     if rule not in RULES:
-        near = suggestion(did_you_mean(rule, sorted(RULES)))
+        near = suggestion(did_you_mean(rule, sorted(RULES), limit=1))
         raise argparse.ArgumentTypeError(f"unknown rule {rule!r}{near}")
     try:
         return rule, Action(action)

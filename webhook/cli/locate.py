@@ -17,23 +17,28 @@ def locate(node: yaml.Node | None, path: Path, *, on_key: bool = False) -> tuple
     """
     if node is None:
         return -1, -1
-    current = node
+    current, anchor = node, node
     for index, step in enumerate(path):
-        last = index == len(path) - 1
         if isinstance(current, yaml.MappingNode) and isinstance(step, str):
             pair = _find_key(current, step)
             if pair is None:
                 break
-            key, value = pair
-            current = key if last and on_key else value
+            key, current = pair
+            # A block (map or list) is shown at its key's line, where it starts to a reader.
+            last = index == len(path) - 1
+            anchor = key if (last and on_key) or _is_block(current) else current
         elif isinstance(current, yaml.SequenceNode) and isinstance(step, int):
             if not 0 <= step < len(current.value):
                 break
-            current = current.value[step]
+            current = anchor = current.value[step]
         else:
             break
-    mark = current.start_mark
+    mark = anchor.start_mark
     return mark.line, mark.column
+
+
+def _is_block(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.MappingNode | yaml.SequenceNode) and not node.flow_style
 
 
 def _find_key(node: yaml.MappingNode, name: str) -> tuple[yaml.Node, yaml.Node] | None:

@@ -2,7 +2,8 @@
 
 Rule ids are stable: policies, ``--rule-action`` flags, SARIF rule metadata,
 dashboards and exemptions refer to them. A test keeps this catalogue, the
-checks and the README's table in step.
+checks and the README's table in step. Policy rules are named
+``<policy id>/<rule id>`` by the policy that defines them.
 """
 
 from __future__ import annotations
@@ -35,4 +36,18 @@ RULES: Final[dict[str, str]] = {
     ),
     "sagemaker.image-or-algorithm": "Not exactly one of trainingImage and algorithmName.",
     "sagemaker.data-source": "An input channel whose dataSource names no S3 or file system source.",
+    "update.immutable": "A spec field the ACK controller cannot change after creation changed.",
+    "update.warm-pool": "A warm pool added to (or removed from) a job created without (with) one.",
+    "update.profiler-rules": "An existing profiler rule removed, changed or moved.",
+    "update.warm-pool-and-profiler": "The warm pool and the profiler changed in one update.",
+    "update.not-propagated": "A change of tags or metricDefinitions: it never reaches SageMaker.",
+    "update.profiler-removed": (
+        "Half of the profiler removed: the controller turns the whole profiler off."
+    ),
+    "policy.namespace-labels-unknown": (
+        "A policy selecting on namespace labels was applied without knowing them."
+    ),
+    "policy.exemption-ignored": (
+        "An exemption annotation set by a user outside the groups allowed to use it."
+    ),
 }

@@ -4,17 +4,22 @@ The CLI, the webhook server and the policy test runner all call
 :func:`review`, so a manifest checked in CI and the same manifest sent by the
 API server get the same answer by construction.
 
-Checks, in the order the user would meet them:
+What it does, in the API server's own order:
 
-1. the typed model (``crd.*``): what the API server's schema check rejects;
-2. the Kubernetes object name (``k8s.name``);
-3. the SageMaker API's constraints (``sagemaker.*``), generated from the
-   service model, and the rules it cannot express;
-4. unsubstituted template placeholders (``placeholder``).
+1. on CREATE, the org defaults of the policies that apply, as a JSON Patch
+   (mutating admission runs before the schema check and validation);
+2. on UPDATE, the controller's update rules (``update.*``); an update that
+   leaves the spec as it was is always allowed, so deletion never gets stuck;
+3. the typed model (``crd.*``): what the API server's schema check rejects;
+4. the Kubernetes object name (``k8s.name``);
+5. the SageMaker API's constraints (``sagemaker.*``), generated from the
+   service model, and the rules it cannot express; unsubstituted template
+   placeholders (``placeholder``);
+6. the platform team's policies (``<policy id>/<rule id>``).
 
-Every finding is reported, not the first one. Each rule denies by default;
-:class:`Config` can change a rule's action (e.g. ``sagemaker.instance-type``
-to ``warn`` when AWS has added instance types that the pinned model lacks).
+Every finding is reported, not the first one. Built-in rules deny by default;
+a policy's ``apiConstraints`` can change that for the jobs it applies to, and
+:attr:`Config.actions` (the operator's setting) overrides both.
 """
 
 from __future__ import annotations
@@ -22,15 +27,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
+
+import jsonpatch
 
 from webhook.constraints import messages
 from webhook.constraints.check import SpecChecker, default_checker, find_placeholder
 from webhook.constraints.rules import check_rules
 from webhook.findings import Action, Decision, Finding
 from webhook.model.parse import parse
+from webhook.policy.compiled import EMPTY, PolicySet
+from webhook.policy.subject import Subject
+from webhook.policy.update import review_update
+from webhook.request import Context, Operation
 
-Operation = Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]
+__all__ = ["Config", "Context", "Operation", "check_object", "review"]
 
 # RFC 1123 subdomain: what Kubernetes requires of a custom resource's name.
 _LABEL: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -39,23 +50,17 @@ DNS_SUBDOMAIN: Final = re.compile(rf"{_LABEL}(\.{_LABEL})*")
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """How the engine treats findings; built once, shared by every review."""
+    """How the engine decides; built once, shared by every review."""
 
     actions: Mapping[str, Action] = field(default_factory=dict)
-    """Action per rule id, overriding the default (deny)."""
+    """Action per rule id, overriding the default (deny) and the policies' choice."""
     checker: SpecChecker = field(default_factory=default_checker)
     """The compiled SageMaker constraints."""
-
-
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What the request says besides the object (all optional for the CLI)."""
-
-    operation: Operation = "CREATE"
-    namespace: str | None = None
-    user: str | None = None
-    groups: tuple[str, ...] = ()
-    dry_run: bool = False
+    policies: PolicySet = EMPTY
+    """The platform team's policies."""
+    mutate: bool = True
+    """Apply the policies' defaults on CREATE before validating (as the API server
+    would after the mutating webhook); False for a validating-only call."""
 
 
 DEFAULT_CONTEXT: Final = Context()
@@ -71,14 +76,49 @@ def review(
     """Decide on *obj* (the TrainingJob as a JSON-like mapping).
 
     *old* is the stored object on UPDATE. DELETE and CONNECT are always
-    allowed: a guard must never keep a resource from being deleted.
+    allowed: a guard must never keep a resource from being deleted. The
+    decision's ``patch`` holds the defaults applied on CREATE; its findings
+    are about the object with that patch applied.
     """
     if context.operation in ("DELETE", "CONNECT"):
         return Decision()
-    findings = check_object(obj, config.checker)
-    if config.actions:
-        findings = [_override(finding, config.actions) for finding in findings]
-    return Decision(tuple(findings))
+    findings: list[Finding] = []
+    patch: list[dict[str, Any]] = []
+    if context.operation == "UPDATE" and old is not None:
+        update = review_update(old, obj)
+        if update.spec_unchanged:
+            return Decision(update.findings)
+        findings.extend(update.findings)
+    subject = Subject.of(obj, context, old)
+    selection = config.policies.select(subject) if config.policies else None
+    if selection and context.operation == "CREATE" and config.mutate:
+        patch = selection.patch(obj, subject)
+        if patch:
+            obj = jsonpatch.apply_patch(obj, patch)
+            subject = Subject.of(obj, context, old)
+    findings.extend(check_object(obj, config.checker))
+    actions: Mapping[str, Action] = config.actions
+    if selection is not None:
+        evaluation = selection.evaluate(subject)
+        findings.extend(evaluation.findings)
+        if evaluation.api_actions:
+            actions = {**evaluation.api_actions, **config.actions}
+    findings = _root_causes(findings)
+    if actions:
+        findings = [_override(finding, actions) for finding in findings]
+    return Decision(tuple(findings), tuple(patch))
+
+
+def _root_causes(findings: list[Finding]) -> list[Finding]:
+    """Keep only the placeholder finding of a field that holds an unsubstituted placeholder.
+
+    ``$BUCKET`` in an S3 URI is the one thing to fix there; a policy rule
+    judging that URI would only repeat the problem in other words.
+    """
+    templated = {f.path for f in findings if f.rule == "placeholder"}
+    if not templated:
+        return findings
+    return [f for f in findings if f.rule == "placeholder" or f.path not in templated]
 
 
 def check_object(obj: Mapping[str, Any], checker: SpecChecker) -> list[Finding]:

@@ -211,7 +211,8 @@ def test_json_has_the_documented_shape() -> None:
         {"file": BAD, "line": 4, "column": 9, "message": "mapping values are not allowed here"}
     ]
     job_a = document["results"][1]
-    assert {key: value for key, value in job_a.items() if key != "violations"} == {
+    assert job_a["patch"] == []
+    assert {key: value for key, value in job_a.items() if key not in ("violations", "patch")} == {
         "file": A,
         "line": 1,
         "column": 1,

@@ -85,9 +85,15 @@ def test_ack_unit_test_create_manifests_pass(capsys: pytest.CaptureFixture[str])
         str(p) for p in (UNIT_TESTDATA / "create/desired").glob("success_before_create*.yaml")
     )
     assert len(files) == 2
-    code, out = run(capsys, *files)
+    code, report = run_json(capsys, *files)
     assert code == 0
-    assert out == "2 TrainingJobs checked\n"
+    assert [r["allowed"] for r in report["results"]] == [True, True]
+    # The baseline policy only warns that the unit-test image is not pinned.
+    assert {(v["rule"], v["action"]) for r in report["results"] for v in r["violations"]} == {
+        ("baseline/pinned-images", "warn")
+    }
+    code, out = run(capsys, *files, "--no-policy")
+    assert (code, out) == (0, "2 TrainingJobs checked\n")
 
 
 # One manifest per mistake of the acceptance list: (file, text edit, rule, path, key on the line).
@@ -172,7 +178,7 @@ def test_each_acceptance_mistake_is_denied_at_its_line(
         assert VALID.count(old) == 1, old
         texts[name] = VALID.replace(old, new)
         write(tmp_path, name, texts[name])
-    code, report = run_json(capsys, str(tmp_path))
+    code, report = run_json(capsys, str(tmp_path), "--no-policy")
     assert code == 1
     assert report["summary"]["trainingJobs"] == len(MISTAKES)
     assert report["summary"]["denied"] == len(MISTAKES)
@@ -293,7 +299,7 @@ def test_yaml_is_read_as_kubectl_reads_it(
     # `yes` is a YAML 1.1 boolean, so it is not a string hyperparameter.
     text = VALID.replace('eta: "0.2"', "eta: 2026-11-27\n    early_stopping: yes")
     write(tmp_path, "job.yaml", text)
-    code, report = run_json(capsys, str(tmp_path))
+    code, report = run_json(capsys, str(tmp_path), "--no-policy")
     assert code == 1
     found = [
         (p, m)
@@ -359,10 +365,129 @@ def test_console_script_on_the_bundled_examples() -> None:
     assert outcome == {"training-job.yaml": True, "training-job-invalid.yaml": False}
     assert {v["rule"] for r in report["results"] for v in r["violations"]} == {
         "sagemaker.pattern",
-        "crd.not-string",
         "sagemaker.enum",
         "crd.unknown-field",
         "sagemaker.instance-type",
         "sagemaker.spot-max-wait",
+        "baseline/no-secrets",
     }
+    # The baseline's defaults quoted the numeric hyperparameter instead of denying it.
+    [invalid] = [r for r in report["results"] if not r["allowed"]]
+    assert invalid["patch"] == [
+        {"op": "replace", "path": "/spec/hyperParameters/max_depth", "value": "5"}
+    ]
     assert result.stderr == ""
+
+
+def test_defaults_are_applied_before_checking_as_the_api_server_does(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    write(tmp_path, "job.yaml", VALID.replace('max_depth: "5"', "max_depth: 5"))
+    code, out = run(capsys, str(tmp_path), "--show-patch")
+    assert code == 0
+    assert out == (
+        f"{tmp_path}/job.yaml:3: patch: "
+        '[{"op":"replace","path":"/spec/hyperParameters/max_depth","value":"5"}]\n'
+        "\n1 TrainingJob checked\n"
+    )
+    code, out = run(capsys, str(tmp_path), "--no-mutate")
+    assert code == 1
+    assert "deny crd.not-string spec.hyperParameters[max_depth]" in out
+
+
+def test_policy_flags_and_request_context(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = write(
+        tmp_path,
+        "policy/tenancy.yaml",
+        """\
+apiVersion: trainingjob-guard.io/v1alpha1
+kind: TrainingJobPolicy
+metadata: {name: tenancy}
+id: tenancy
+match:
+  namespaceSelector: {matchLabels: {tier: prod}}
+exemptions:
+  groups: [platform-admins]
+rules:
+  - id: buckets
+    kind: tenancy
+    s3: ["s3://ml-{namespace}/"]
+""",
+    )
+    write(tmp_path, "jobs/job.yaml", VALID)
+    jobs = str(tmp_path / "jobs")
+    # In its own namespace (team-a, the manifest's): fine.
+    code, _ = run(capsys, jobs, "--policy", str(policy), "--namespace-label", "tier=prod")
+    assert code == 0
+    # The same manifest checked for namespace team-b uses another team's bucket.
+    code, report = run_json(
+        capsys,
+        jobs,
+        "--policy",
+        str(policy),
+        "--namespace",
+        "team-b",
+        "--namespace-label",
+        "tier=prod",
+    )
+    assert code == 1
+    assert {v["rule"] for r in report["results"] for v in r["violations"]} == {"tenancy/buckets"}
+    # Labels that do not match the selector: the policy does not apply.
+    code, _ = run(
+        capsys,
+        jobs,
+        "--policy",
+        str(policy),
+        "--namespace",
+        "team-b",
+        "--namespace-label",
+        "tier=dev",
+    )
+    assert code == 0
+    # Labels unknown: applied anyway, with a warning that says so.
+    code, out = run(capsys, jobs, "--policy", str(policy), "--namespace", "team-b")
+    assert code == 1
+    assert "warn policy.namespace-labels-unknown" in out
+    # An exempt group.
+    code, _ = run(
+        capsys,
+        jobs,
+        "--policy",
+        str(policy),
+        "--namespace",
+        "team-b",
+        "--namespace-label",
+        "tier=prod",
+        "--group",
+        "platform-admins",
+    )
+    assert code == 0
+
+
+def test_a_policy_that_does_not_load_stops_with_its_position(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = write(
+        tmp_path,
+        "bad.yaml",
+        """\
+apiVersion: trainingjob-guard.io/v1alpha1
+kind: TrainingJobPolicy
+metadata: {name: bad}
+id: bad
+rules:
+  - id: limits
+    kind: resources
+    maxInstances: 4
+""",
+    )
+    code = main(["validate", str(EXAMPLES), "--policy", str(policy)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert (
+        f'{policy}:8:5: rules[0].maxInstances: unknown field "maxInstances"; did you mean "maxInstanceCount"?'
+        in captured.err
+    )

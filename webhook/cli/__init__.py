@@ -1,7 +1,8 @@
 """The ``trainingjob-guard`` command line.
 
-Exit codes (all subcommands): 0 = nothing denied, 1 = something denied,
-2 = usage error, unreadable input or YAML syntax error.
+Exit codes (all subcommands): 0 = nothing denied, 1 = something denied (or a
+policy test failed, or lint found a problem), 2 = usage error, unreadable
+input, YAML syntax error or a policy that does not load.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from collections.abc import Sequence
 
 from webhook import __version__
 from webhook.catalog import RULES
+from webhook.cli import commands
 from webhook.cli.output import FORMATS
-from webhook.cli.validate import validate
-from webhook.engine import Config
 from webhook.findings import Action
 from webhook.text import did_you_mean, suggestion
 
@@ -38,16 +38,69 @@ def _rule_action(text: str) -> tuple[str, Action]:
     rule, sep, action = text.partition("=")
     if not sep:
         raise argparse.ArgumentTypeError(f"expected RULE=ACTION, got {text!r}")
-    if rule not in RULES:
+    if rule not in RULES and "/" not in rule:
         near = suggestion(did_you_mean(rule, sorted(RULES), limit=1))
         raise argparse.ArgumentTypeError(f"unknown rule {rule!r}{near}")
     try:
         return rule, Action(action)
     except ValueError:
         allowed = ", ".join(a.value for a in Action)
-        raise argparse.ArgumentTypeError(
-            f"action must be one of {allowed}, not {action!r}"
-        ) from None
+        message = f"action must be one of {allowed}, not {action!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def _label(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("policy")
+    group.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="policy file or directory (repeatable; default: the bundled baseline policy)",
+    )
+    group.add_argument(
+        "--no-policy",
+        action="store_true",
+        help="check the SageMaker API's constraints only",
+    )
+    group.add_argument(
+        "--rule-action",
+        type=_rule_action,
+        action="append",
+        default=[],
+        metavar="RULE=ACTION",
+        help="change a rule's action (deny, warn, audit), e.g. sagemaker.instance-type=warn",
+    )
+
+
+def _add_request_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("request (what the API server would know)")
+    group.add_argument(
+        "--namespace", help="namespace to check in (default: each manifest's, else default)"
+    )
+    group.add_argument(
+        "--namespace-label",
+        type=_label,
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="a label of the namespace, for policies that select on them (repeatable)",
+    )
+    group.add_argument("--user", help="requesting user, for exemptions")
+    group.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="GROUP",
+        help="a group of the requesting user, for exemptions (repeatable)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,16 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Admission checks for AWS ACK SageMaker TrainingJobs.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    check = commands.add_parser(
+    check = sub.add_parser(
         "validate",
         help="check TrainingJob manifests (files, directories, - for stdin)",
         description=(
-            "Check every TrainingJob in the given files and directories (recursively: "
-            "*.yaml, *.yml, *.json; - reads stdin) against the SageMaker API's constraints. "
-            "Documents of other kinds are skipped and counted. Exit 0: nothing denied; "
-            "1: something denied; 2: usage error, unreadable file or YAML syntax error."
+            "Apply the policies' defaults (as the API server would, after the mutating "
+            "webhook), then check every TrainingJob in the given files and directories "
+            "(recursively: *.yaml, *.yml, *.json; - reads stdin) against the SageMaker "
+            "API's constraints and the policies. Documents of other kinds are skipped and "
+            "counted. Exit 0: nothing denied; 1: something denied; 2: usage error, "
+            "unreadable file, YAML syntax error or a policy that does not load."
         ),
     )
     check.add_argument("paths", nargs="*", metavar="PATH")
@@ -78,14 +133,48 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "-o", "--output", choices=sorted(FORMATS), default="text", help="output format"
     )
+    check.add_argument("--no-mutate", action="store_true", help="do not apply defaults first")
     check.add_argument(
-        "--rule-action",
-        type=_rule_action,
-        action="append",
-        default=[],
-        metavar="RULE=ACTION",
-        help="change a rule's action (deny, warn, audit), e.g. sagemaker.instance-type=warn",
+        "--show-patch", action="store_true", help="print the defaults' JSON Patch (text output)"
     )
+    _add_policy_options(check)
+    _add_request_options(check)
+
+    mutate = sub.add_parser(
+        "mutate",
+        help="print manifests with the policies' defaults applied",
+        description=(
+            "Print every document of the given files (- for stdin) as YAML, with the "
+            "defaults of the applying policies filled into each TrainingJob; other "
+            "documents are printed unchanged. Comments are not kept."
+        ),
+    )
+    mutate.add_argument("paths", nargs="+", metavar="PATH")
+    _add_policy_options(mutate)
+    _add_request_options(mutate)
+
+    test = sub.add_parser(
+        "test",
+        help="run policy test folders (policy.yaml + tests/cases.yaml)",
+        description=(
+            "Run the cases of each policy folder under the given directories and report "
+            "every mismatch. Exit 1 on any mismatch or a folder without cases."
+        ),
+    )
+    test.add_argument("paths", nargs="+", metavar="DIR")
+
+    policy = sub.add_parser("policy", help="work with policy files (schema, lint)")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
+    policy_sub.add_parser("schema", help="print the JSON Schema of policy files")
+    lint = policy_sub.add_parser(
+        "lint",
+        help="check policy files without evaluating anything",
+        description=(
+            "Load and compile the policies (bad fields, globs, regexes and CEL are errors) "
+            "and report conflicting defaults and rules that can never match."
+        ),
+    )
+    lint.add_argument("paths", nargs="+", metavar="PATH")
     return parser
 
 
@@ -93,13 +182,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    paths: list[str] = list(args.paths)
-    if args.examples:
-        paths.append(examples_dir())
-    if not paths:
-        parser.error("validate needs at least one PATH (or --examples)")
-    config = Config(actions=dict(args.rule_action))
-    report = validate(paths, config)
-    sys.stdout.write(FORMATS[args.output](report))
+    if args.command == "validate":
+        paths: list[str] = list(args.paths)
+        if args.examples:
+            paths.append(examples_dir())
+        if not paths:
+            parser.error("validate needs at least one PATH (or --examples)")
+        code = commands.validate(args, paths)
+    elif args.command == "mutate":
+        code = commands.mutate(args)
+    elif args.command == "test":
+        code = commands.test(args)
+    elif args.policy_command == "schema":
+        code = commands.policy_schema()
+    else:
+        code = commands.policy_lint(args)
     sys.stdout.flush()
-    return report.exit_code
+    return code

@@ -51,6 +51,8 @@ class ObjectResult:
     namespace: str | None
     allowed: bool
     violations: tuple[Violation, ...] = ()
+    patch: tuple[dict[str, object], ...] = ()
+    """The defaults applied before checking (RFC 6902 operations)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,8 @@ class Report:
     """Documents read (after expanding ``kind: List``)."""
     skipped: int = 0
     """Documents of other kinds, not checked."""
+    show_patch: bool = False
+    """Whether text output prints each job's patch (``--show-patch``)."""
 
     @property
     def denied(self) -> int:

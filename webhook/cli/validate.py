@@ -8,28 +8,55 @@ places each finding at its ``file:line:column``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 import yaml
 
-from webhook.cli.locate import locate
 from webhook.cli.report import ObjectResult, Report, Violation
-from webhook.cli.sources import Document, iter_sources, parse_source
-from webhook.engine import Config, review
+from webhook.cli.sources import iter_sources, parse_source
+from webhook.engine import Config, Context, review
 from webhook.model import GROUP, KIND
+from webhook.yamlio import Document, locate
 
 LIST_KINDS: Final = frozenset({"List", f"{KIND}List"})
 
 
-def validate(paths: list[str], config: Config) -> Report:
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """What the CLI's flags say about the request (the webhook gets these from the API server)."""
+
+    namespace: str | None = None
+    """``--namespace``: overrides the manifests' own namespace."""
+    namespace_labels: Mapping[str, str] | None = None
+    user: str | None = None
+    groups: tuple[str, ...] = ()
+
+    def context(self, data: Mapping[str, Any]) -> Context:
+        """The CREATE request kubectl would send for *data*."""
+        metadata = data.get("metadata")
+        own = metadata.get("namespace") if isinstance(metadata, dict) else None
+        namespace = self.namespace or (own if isinstance(own, str) and own else "default")
+        return Context(
+            "CREATE",
+            namespace=namespace,
+            user=self.user,
+            groups=self.groups,
+            namespace_labels=self.namespace_labels,
+        )
+
+
+def validate(paths: list[str], config: Config, requester: Requester | None = None) -> Report:
     """Check every TrainingJob in *paths* (files, directories, ``-`` for stdin)."""
     report = Report()
+    requester = requester or Requester()
     for source in iter_sources(paths, report.errors):
         for document in parse_source(source, report.errors):
-            for data, node in _objects(document.data, document.node):
+            for data, node in objects(document.data, document.node):
                 report.documents += 1
                 if is_training_job(data):
-                    report.results.append(_check(document, data, node, config))
+                    context = requester.context(data)
+                    report.results.append(_check(document, data, node, config, context))
                 else:
                     report.skipped += 1
     return report
@@ -43,7 +70,7 @@ def is_training_job(data: Any) -> bool:
     return isinstance(api_version, str) and api_version.split("/")[0] == GROUP
 
 
-def _objects(data: Any, node: yaml.Node | None) -> Iterator[tuple[Any, yaml.Node | None]]:
+def objects(data: Any, node: yaml.Node | None) -> Iterator[tuple[Any, yaml.Node | None]]:
     """Yield the objects of a document, expanding ``kind: List`` (as kubectl does)."""
     items = data.get("items") if isinstance(data, dict) else None
     if isinstance(data, dict) and data.get("kind") in LIST_KINDS and isinstance(items, list):
@@ -65,9 +92,13 @@ def _items_node(node: yaml.Node | None) -> list[yaml.Node] | None:
 
 
 def _check(
-    document: Document, data: Mapping[str, Any], node: yaml.Node | None, config: Config
+    document: Document,
+    data: Mapping[str, Any],
+    node: yaml.Node | None,
+    config: Config,
+    context: Context,
 ) -> ObjectResult:
-    decision = review(data, config=config)
+    decision = review(data, context=context, config=config)
     offset = document.first_line
     violations = []
     for finding in decision.findings:
@@ -94,6 +125,7 @@ def _check(
         namespace,
         decision.allowed,
         tuple(violations),
+        decision.patch,
     )
 
 

@@ -4,7 +4,8 @@ The document is one object, pretty-printed with two-space indentation::
 
     {
       "results": [{"file", "line", "column", "name", "namespace", "allowed",
-                   "violations": [{"rule", "action", "path", "message", "line", "column"}]}],
+                   "violations": [{"rule", "action", "path", "message", "line", "column"}],
+                   "patch": [RFC 6902 operations of the defaults applied first]}],
       "errors": [{"file", "line", "column", "message"}],
       "summary": {"documents", "trainingJobs", "skipped", "denied", "warned", "errors"}
     }
@@ -37,6 +38,7 @@ def _result(result: ObjectResult) -> dict[str, object]:
         "namespace": result.namespace,
         "allowed": result.allowed,
         "violations": [_violation(violation) for violation in result.violations],
+        "patch": list(result.patch),
     }
 
 

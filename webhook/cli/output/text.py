@@ -8,6 +8,8 @@ when the position is unknown (line 0). The helpers here are shared with the
 
 from __future__ import annotations
 
+import orjson
+
 from webhook.cli.report import InputError, Report, Violation
 
 
@@ -120,6 +122,11 @@ def render_text(report: Report) -> str:
         else:
             rule = f"{item.rule} {item.path}" if item.path else item.rule
             lines.append(f"{where}: {item.action.value} {rule}: {item.message}")
+    if report.show_patch:
+        for result in report.results:
+            if result.patch:
+                ops = orjson.dumps(list(result.patch)).decode()
+                lines.append(f"{location(result.file, result.line, 0)}: patch: {ops}")
     if lines:
         lines.append("")
     lines.append(summary_line(report))

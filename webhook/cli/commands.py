@@ -1,0 +1,125 @@
+"""What each subcommand does, between parsed arguments and the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonpatch
+import orjson
+import yaml
+
+from webhook.cli.output import FORMATS
+from webhook.cli.report import InputError
+from webhook.cli.sources import iter_sources, parse_source
+from webhook.cli.validate import Requester, is_training_job, objects
+from webhook.cli.validate import validate as run_validate
+from webhook.engine import Config
+from webhook.policy import lint, testing
+from webhook.policy.compiled import EMPTY, PolicySet
+from webhook.policy.load import PolicyLoadError, baseline_policy, load_policies
+from webhook.policy.model import PolicyDocument
+from webhook.policy.subject import Subject
+
+OK, DENIED, USAGE = 0, 1, 2
+
+
+def load_requested_policies(args: argparse.Namespace) -> PolicySet | None:
+    """The policies the flags ask for; None (after printing why) when they do not load."""
+    if args.no_policy:
+        return EMPTY
+    paths: list[str | Path] = list(args.policy) or [baseline_policy()]
+    try:
+        return load_policies(paths)
+    except PolicyLoadError as error:
+        for problem in error.errors:
+            print(f"{problem}", file=sys.stderr)
+        print(f"{len(error.errors)} policy error(s): nothing was checked", file=sys.stderr)
+        return None
+
+
+def requester(args: argparse.Namespace) -> Requester:
+    """The request context the flags describe."""
+    labels = dict(args.namespace_label) if args.namespace_label is not None else None
+    return Requester(args.namespace, labels, args.user, tuple(args.group))
+
+
+def validate(args: argparse.Namespace, paths: list[str]) -> int:
+    """``validate``: defaults, then every check, on every TrainingJob."""
+    policies = load_requested_policies(args)
+    if policies is None:
+        return USAGE
+    config = Config(actions=dict(args.rule_action), policies=policies, mutate=not args.no_mutate)
+    report = run_validate(paths, config, requester(args))
+    report.show_patch = args.show_patch
+    sys.stdout.write(FORMATS[args.output](report))
+    return report.exit_code
+
+
+def mutate(args: argparse.Namespace) -> int:
+    """``mutate``: print the documents with the defaults applied."""
+    policies = load_requested_policies(args)
+    if policies is None:
+        return USAGE
+    who = requester(args)
+    errors: list[InputError] = []
+    out: list[str] = []
+    for source in iter_sources(list(args.paths), errors):
+        for document in parse_source(source, errors):
+            out.append(_dump(_defaulted(document.data, policies, who)))
+    sys.stdout.write("---\n".join(out))
+    for error in errors:
+        print(f"{error.file}:{error.line}:{error.column}: error: {error.message}", file=sys.stderr)
+    return USAGE if errors else OK
+
+
+def _defaulted(data: Any, policies: PolicySet, who: Requester) -> Any:
+    if isinstance(data, dict) and isinstance(data.get("items"), list) and not is_training_job(data):
+        items = [_defaulted(item, policies, who) for item, _ in objects(data, None)]
+        return {**data, "items": items}
+    if not is_training_job(data):
+        return data
+    patch = policies.patch(data, Subject.of(data, who.context(data)))
+    return jsonpatch.apply_patch(data, patch) if patch else data
+
+
+def _dump(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def test(args: argparse.Namespace) -> int:
+    """``test``: run policy test folders."""
+    results = testing.run(list(args.paths))
+    sys.stdout.write(testing.render(results))
+    return OK if results.passed else DENIED
+
+
+def policy_schema() -> int:
+    """``policy schema``: the JSON Schema of policy files."""
+    schema = PolicyDocument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "trainingjob-guard TrainingJobPolicy"
+    sys.stdout.write(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return OK
+
+
+def policy_lint(args: argparse.Namespace) -> int:
+    """``policy lint``: load, compile and look for conflicts and dead rules."""
+    try:
+        policies = load_policies(list(args.paths))
+    except PolicyLoadError as error:
+        for problem in error.errors:
+            print(problem)
+        print(f"\n{len(error.errors)} error(s)")
+        return USAGE
+    problems = lint.lint(policies)
+    for line in problems:
+        print(line)
+    count = len(policies)
+    if problems:
+        print(f"\n{count} {'policy' if count == 1 else 'policies'}: {len(problems)} problem(s)")
+        return DENIED
+    print(f"{count} {'policy' if count == 1 else 'policies'}: no problems")
+    return OK

@@ -1,0 +1,69 @@
+"""Glob allow-lists that may use placeholders (``s3://ml-{namespace}/*``).
+
+Globs follow :func:`fnmatch.fnmatchcase`: ``*`` matches any run of
+characters (``/`` included), ``?`` one character, ``[...]`` a set; matching is
+case-sensitive. Placeholders are substituted with the subject's values,
+escaped, so a value can never widen the pattern.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+from collections.abc import Iterable
+
+from webhook.policy.subject import Subject
+
+_GLOB_SPECIAL = re.compile(r"([*?\[])")
+
+
+def _escape(value: str) -> str:
+    return _GLOB_SPECIAL.sub(r"[\1]", value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern))
+
+
+class Globs:
+    """A compiled list of globs; a value is allowed when any of them matches."""
+
+    __slots__ = ("_static", "_templated", "patterns")
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = tuple(patterns)
+        static = [p for p in self.patterns if "{" not in p]
+        self._static = (
+            re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in static)) if static else None
+        )
+        self._templated = tuple(p for p in self.patterns if "{" in p)
+
+    def matches(self, value: str, subject: Subject | None = None) -> bool:
+        """True when *value* matches one of the globs (placeholders filled from *subject*)."""
+        if self._static is not None and self._static.match(value):
+            return True
+        for pattern in self._templated:
+            filled = pattern if subject is None else self.fill(pattern, subject)
+            if _compiled(filled).match(value):
+                return True
+        return False
+
+    @staticmethod
+    def fill(pattern: str, subject: Subject) -> str:
+        """Substitute the placeholders of *pattern*, escaped for globbing."""
+        return (
+            pattern.replace("{namespace}", _escape(subject.namespace))
+            .replace("{name}", _escape(subject.name))
+            .replace("{trainingJobName}", _escape(subject.training_job_name))
+        )
+
+    def describe(self, subject: Subject | None = None, limit: int = 5) -> str:
+        """The allowed globs, placeholders filled, for a message."""
+        shown = [subject.template(p) if subject else p for p in self.patterns[:limit]]
+        more = len(self.patterns) - limit
+        return ", ".join(shown) + (f" (and {more} more)" if more > 0 else "")
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)

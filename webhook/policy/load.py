@@ -1,0 +1,261 @@
+"""Load policy files: YAML in, a compiled :class:`PolicySet` out, or errors with positions.
+
+Paths may be files or directories (searched recursively for ``*.yaml`` and
+``*.yml``, skipping hidden folders and folders named ``tests``, which hold a
+policy's test cases). Every document must be a ``TrainingJobPolicy``. Each
+error names the file, line, column and field, and says what is allowed;
+loading reports all errors it finds, not only the first.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import types
+import typing
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import BaseModel, ValidationError
+
+from webhook.policy.compiled import CompiledPolicy, PolicySet, compile_policy
+from webhook.policy.model import PolicyDocument
+from webhook.policy.rules import RuleConfigError
+from webhook.text import did_you_mean, suggestion
+from webhook.yamlio import Document, YAMLProblem, locate, parse_documents
+
+SUFFIXES: Final = (".yaml", ".yml")
+SKIPPED_FOLDERS: Final = frozenset({"tests"})
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyError:
+    """A problem in a policy file, with its position (1-based; 0 if unknown)."""
+
+    file: str
+    line: int
+    column: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class PolicyLoadError(Exception):
+    """Policies could not be loaded; :attr:`errors` says where and why."""
+
+    def __init__(self, errors: list[PolicyError]) -> None:
+        super().__init__("\n".join(str(error) for error in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDocument:
+    """A validated policy document and where it came from."""
+
+    document: PolicyDocument
+    source: Document
+
+
+def bundled_policy_dir() -> Path:
+    """The policy library shipped with the package (``policies/`` of the project)."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "policies"
+    return installed if installed.is_dir() else package.parent / "policies"
+
+
+def baseline_policy() -> Path:
+    """The bundled baseline organisation policy."""
+    return bundled_policy_dir() / "baseline" / "policy.yaml"
+
+
+def policy_files(paths: Sequence[str | Path]) -> Iterator[Path]:
+    """Yield the policy files named by *paths* (files, or directories searched)."""
+    for given in paths:
+        path = Path(given)
+        if not path.is_dir():
+            yield path
+            continue
+        found: list[Path] = []
+        for root, folders, files in os.walk(path):
+            folders[:] = [f for f in folders if not f.startswith(".") and f not in SKIPPED_FOLDERS]
+            found.extend(Path(root, name) for name in files if name.endswith(SUFFIXES))
+        yield from sorted(found)
+
+
+def read_documents(paths: Sequence[str | Path]) -> tuple[list[LoadedDocument], list[PolicyError]]:
+    """Parse and validate every policy document in *paths* (no compiling)."""
+    loaded: list[LoadedDocument] = []
+    errors: list[PolicyError] = []
+    for file in policy_files(paths):
+        name = str(file)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            errors.append(PolicyError(name, 0, 0, "", f"cannot read: {error}"))
+            continue
+        problems: list[YAMLProblem] = []
+        for document in parse_documents(name, text, problems):
+            validated = _validate(document, errors)
+            if validated is not None:
+                loaded.append(LoadedDocument(validated, document))
+        errors.extend(PolicyError(name, p.line, p.column, "", p.message) for p in problems)
+    return loaded, errors
+
+
+def load_policies(paths: Sequence[str | Path]) -> PolicySet:
+    """Load, validate and compile the policies in *paths*; raise PolicyLoadError on any error."""
+    loaded, errors = read_documents(paths)
+    compiled: list[CompiledPolicy] = []
+    seen: dict[str, LoadedDocument] = {}
+    for item in loaded:
+        document = item.document
+        first = seen.get(document.id)
+        if first is not None:
+            errors.append(
+                _error(
+                    item.source,
+                    ("id",),
+                    f'policy id "{document.id}" is also used in '
+                    f"{first.source.file}; ids must be unique",
+                    on_key=False,
+                )
+            )
+            continue
+        seen[document.id] = item
+        try:
+            compiled.append(compile_policy(document, item.source.file))
+        except RuleConfigError as error:
+            errors.append(_error(item.source, parse_field(error.field), error.message))
+    if errors:
+        raise PolicyLoadError(errors)
+    return PolicySet.of(compiled)
+
+
+def _validate(document: Document, errors: list[PolicyError]) -> PolicyDocument | None:
+    data = document.data
+    if not isinstance(data, dict):
+        errors.append(_error(document, (), "a policy document must be a mapping"))
+        return None
+    try:
+        return PolicyDocument.model_validate(data)
+    except ValidationError as error:
+        for item in error.errors(include_url=False):
+            errors.append(_pydantic_error(document, item))
+        return None
+
+
+def _pydantic_error(document: Document, error: Any) -> PolicyError:
+    raw = tuple(error["loc"])
+    loc = _without_tags(raw)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        near = did_you_mean(name, sorted(_fields_at(PolicyDocument, raw[:-1])), limit=1)
+        return _error(document, loc, f'unknown field "{name}"{suggestion(near)}', on_key=True)
+    if kind == "missing":
+        return _error(document, loc, "required field is missing")
+    message = str(error["msg"])
+    message = re.sub(r"^Input should be", "must be", message)
+    return _error(document, loc, message)
+
+
+def _error(
+    document: Document, path: tuple[str | int, ...], message: str, *, on_key: bool = False
+) -> PolicyError:
+    line, column = locate(document.node, path, on_key=on_key)
+    offset = document.first_line
+    position = (line + offset + 1, column + 1) if line >= 0 else (0, 0)
+    return PolicyError(document.file, *position, format_field(path), message)
+
+
+@functools.cache
+def _rule_kinds() -> frozenset[str]:
+    rule = _unwrap(typing.get_args(PolicyDocument.model_fields["rules"].annotation)[0])
+    return frozenset(
+        typing.get_args(member.model_fields["kind"].annotation)[0]
+        for member in typing.get_args(rule)
+        if _is_model(member)
+    )
+
+
+def _without_tags(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """Drop the discriminator tag pydantic puts in the location of a rule's error."""
+    out: list[str | int] = []
+    for index, step in enumerate(loc):
+        if (
+            index >= 2
+            and loc[index - 2] == "rules"
+            and isinstance(loc[index - 1], int)
+            and step in _rule_kinds()
+        ):
+            continue
+        out.append(step)
+    return tuple(out)
+
+
+def format_field(path: Sequence[str | int]) -> str:
+    """Render a policy field path: ``rules[0].instanceTypes``."""
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text
+
+
+def parse_field(text: str) -> tuple[str | int, ...]:
+    """The inverse of :func:`format_field` (for a rule's own error fields)."""
+    steps: list[str | int] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", text):
+        steps.append(int(index) if index else name)
+    return tuple(steps)
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> set[str]:
+    """The field names of the model found at *loc* (for did-you-mean)."""
+    current: Any = model
+    for step in loc:
+        current = _descend(current, step)
+        if current is None:
+            return set()
+    return set(current.model_fields) if _is_model(current) else set()
+
+
+def _descend(annotation: Any, step: str | int) -> Any:
+    annotation = _unwrap(annotation)
+    if _is_model(annotation):
+        field = annotation.model_fields.get(step) if isinstance(step, str) else None
+        return _unwrap(field.annotation) if field else None
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if origin is list and isinstance(step, int):
+        return _unwrap(arguments[0])
+    if origin is dict and isinstance(step, str):
+        return _unwrap(arguments[1])
+    if origin in (typing.Union, types.UnionType):
+        models = [a for a in arguments if _is_model(a)]
+        for member in models:
+            kind = member.model_fields.get("kind")
+            if kind is not None and step in typing.get_args(kind.annotation):
+                return member
+        return _descend(models[0], step) if len(models) == 1 else None
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(arguments) == 1:
+            return _unwrap(arguments[0])
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)

@@ -1,0 +1,184 @@
+"""Rule kind ``images``: where the training and rule-evaluator images come from, and pinning.
+
+The images are ``spec.algorithmSpecification.trainingImage`` and the
+``ruleEvaluatorImage`` of every ``debugRuleConfigurations`` and
+``profilerRuleConfigurations`` entry. Each is parsed the way Docker does
+(:func:`parse_image`, after ``github.com/distribution/reference``'s grammar and its
+``ParseNormalizedNamed``):
+
+* ``registries``: globs on the registry host (``*.dkr.ecr.*.amazonaws.com``);
+* ``repositories``: globs on ``registry/repository``, without tag or digest;
+* ``forbidLatest``: the tag ``latest`` is denied;
+* ``requireTag``: an image with neither tag nor digest is denied (it resolves to latest);
+* ``requireDigest``: an image must be pinned by ``@<algorithm>:<hex>``.
+
+Choices:
+
+* References are normalized as Docker does, so a rule cannot be sidestepped by
+  spelling: ``ubuntu``, ``docker.io/ubuntu`` and ``index.docker.io/library/ubuntu`` are
+  all ``docker.io/library/ubuntu``. Registry host names are compared in lower case
+  (DNS is case-insensitive).
+* An image pinned by digest runs that digest whatever its tag says, so ``name:latest@sha256:..``
+  passes ``forbidLatest``. An untagged image without digest resolves to ``latest``, so
+  ``forbidLatest`` denies it too.
+* One pinning violation per image: when ``requireDigest`` fails, the tag checks say
+  nothing more (adding the digest fixes both).
+* A value that is not a valid reference is denied (nothing can be said about where it
+  comes from); an empty or non-string value is skipped (other rules require fields).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, Final, NamedTuple
+
+from webhook.paths import Path
+from webhook.policy.globs import Globs
+from webhook.policy.model import ImagesRule
+from webhook.policy.rules import Check, Violation
+from webhook.policy.subject import Subject
+from webhook.text import show
+
+DEFAULT_REGISTRY: Final = "docker.io"
+LEGACY_DEFAULT_REGISTRY: Final = "index.docker.io"
+OFFICIAL_REPOSITORY_PREFIX: Final = "library/"
+NAME_MAX: Final = 255
+"""Longest repository name (registry included) Docker accepts."""
+
+# The grammar of github.com/distribution/reference (regexp.go).
+_ALPHANUMERIC: Final = r"[a-z0-9]+"
+_SEPARATOR: Final = r"(?:[._]|__|[-]+)"
+_PATH_COMPONENT: Final = rf"{_ALPHANUMERIC}(?:{_SEPARATOR}{_ALPHANUMERIC})*"
+_DOMAIN_COMPONENT: Final = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN_NAME: Final = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*"
+_IPV6: Final = r"\[[a-fA-F0-9:]+\]"
+_DOMAIN: Final = rf"(?:{_DOMAIN_NAME}|{_IPV6})(?::[0-9]+)?"
+_TAG: Final = r"[\w][\w.-]{0,127}"
+_DIGEST: Final = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+_NAME: Final = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_REFERENCE: Final = re.compile(
+    rf"(?P<name>{_NAME})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?", re.ASCII
+)
+#: The digest algorithms go-digest accepts, with their hex lengths (lower-case hex only).
+_DIGEST_HEX: Final = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+class ImageRef(NamedTuple):
+    """A parsed, normalized image reference."""
+
+    registry: str
+    """Registry host (and port), lower case: ``docker.io``, ``localhost:5000``."""
+    repository: str
+    """Path in the registry: ``library/ubuntu``, ``sagemaker-xgboost``."""
+    tag: str | None
+    digest: str | None
+    """``<algorithm>:<hex>``."""
+
+    @property
+    def name(self) -> str:
+        """``registry/repository``, what ``repositories`` globs match."""
+        return f"{self.registry}/{self.repository}"
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_image(reference: str) -> ImageRef | None:
+    """Parse an image reference as Docker does; None when it is not a valid one."""
+    match = _REFERENCE.fullmatch(reference)
+    if match is None:
+        return None
+    name, tag, digest = match["name"], match["tag"], match["digest"]
+    if len(name) > NAME_MAX:
+        return None
+    if digest is not None:
+        algorithm, _, hexa = digest.partition(":")
+        if len(hexa) != _DIGEST_HEX.get(algorithm) or hexa != hexa.lower():
+            return None
+    # splitDockerDomain: the first component is a registry when it looks like a host.
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
+        registry, repository = first.lower(), rest
+    else:
+        registry, repository = DEFAULT_REGISTRY, name
+    if registry == LEGACY_DEFAULT_REGISTRY:
+        registry = DEFAULT_REGISTRY
+    if registry == DEFAULT_REGISTRY and "/" not in repository:
+        repository = OFFICIAL_REPOSITORY_PREFIX + repository
+    return ImageRef(registry, repository, tag, digest)
+
+
+def images(spec: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
+    """Every image of *spec* (non-empty strings) with its path."""
+    algorithm = spec.get("algorithmSpecification")
+    if isinstance(algorithm, dict):
+        image = algorithm.get("trainingImage")
+        if isinstance(image, str) and image:
+            yield ("spec", "algorithmSpecification", "trainingImage"), image
+    for list_name in ("debugRuleConfigurations", "profilerRuleConfigurations"):
+        entries = spec.get(list_name)
+        if not isinstance(entries, list):
+            continue
+        for index, entry in enumerate(entries):
+            image = entry.get("ruleEvaluatorImage") if isinstance(entry, dict) else None
+            if isinstance(image, str) and image:
+                yield ("spec", list_name, index, "ruleEvaluatorImage"), image
+
+
+def compile_rule(rule: ImagesRule) -> Check:
+    """Compile an ``images`` rule into a check."""
+    registries = Globs(rule.registries) if rule.registries is not None else None
+    repositories = Globs(rule.repositories) if rule.repositories is not None else None
+    forbid_latest, require_tag, require_digest = (
+        rule.forbidLatest,
+        rule.requireTag,
+        rule.requireDigest,
+    )
+
+    def allowed(globs: Globs, subject: Subject) -> str:
+        return globs.describe(subject) if globs else "none"
+
+    def check(subject: Subject) -> Iterator[Violation]:
+        for path, image in images(subject.spec):
+            ref = parse_image(image)
+            if ref is None:
+                yield Violation(
+                    path,
+                    f"{show(image)} is not a valid image reference; expected "
+                    "registry/repository[:tag][@sha256:digest] in lower case",
+                )
+                continue
+            if registries is not None and not registries.matches(ref.registry, subject):
+                yield Violation(
+                    path,
+                    f"{show(image)} comes from registry {ref.registry}, which is not allowed; "
+                    f"allowed registries: {allowed(registries, subject)}",
+                )
+            if repositories is not None and not repositories.matches(ref.name, subject):
+                yield Violation(
+                    path,
+                    f"{show(image)} is repository {ref.name}, which is not allowed; "
+                    f"allowed repositories: {allowed(repositories, subject)}",
+                )
+            if ref.digest is not None:
+                continue
+            if require_digest:
+                yield Violation(
+                    path,
+                    f"{show(image)} is not pinned by digest; add @sha256:<digest> so the job "
+                    "runs exactly the image that was reviewed",
+                )
+            elif ref.tag is None and (require_tag or forbid_latest):
+                yield Violation(
+                    path,
+                    f"{show(image)} has neither tag nor digest, so it resolves to latest, which "
+                    "can change under a job; pin a version tag or a digest",
+                )
+            elif ref.tag == "latest" and forbid_latest:
+                yield Violation(
+                    path,
+                    f"{show(image)} uses the tag latest, which can change under a job; "
+                    "pin a version tag or a digest",
+                )
+
+    return check

@@ -1,0 +1,121 @@
+"""Rule kind ``tags``: required tags on ``spec.tags`` and SageMaker's 50-tag budget.
+
+* ``required``: each key must be present in ``spec.tags`` (a list of ``{key, value}``);
+  when it maps to a regex, the tag's value must match it whole (``re.fullmatch``).
+* Budget: SageMaker allows 50 tags per resource and the ACK controller adds
+  ``controllerTags`` of its own at creation (its ``resourceTags``: four by default), so
+  a job whose distinct tag keys plus ``controllerTags`` exceed 50 is denied.
+* Duplicate keys are denied: the controller turns ``spec.tags`` into a map
+  (``ToACKTags`` in its ``tags.go``) before calling SageMaker, so only the last value of
+  a repeated key reaches AWS and the others are silently dropped.
+
+Choices:
+
+* Every occurrence of a required key must match its regex, not just the first: the
+  controller sends the last one, so checking only one would let a repeat slip through.
+* A tag whose ``value`` is missing or null has the value ``""`` (what the controller
+  sends); a value of another type is left to the schema checks.
+* The budget counts distinct string keys, as the controller does; entries that are not
+  ``{key: <string>, ...}`` mappings are left to the schema checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Final
+
+from webhook.policy.model import TagsRule
+from webhook.policy.rules import Check, RuleConfigError, Violation
+from webhook.policy.subject import Subject
+from webhook.text import show
+
+MAX_TAGS: Final = 50
+"""Tags SageMaker allows on one resource."""
+DEFAULT_CONTROLLER_TAGS: Final = (
+    "services.k8s.aws/controller-version",
+    "services.k8s.aws/namespace",
+    "app.kubernetes.io/managed-by",
+    "kro.run/kro-version",
+)
+"""The tags the ACK controller adds by default (helm value ``resourceTags``)."""
+
+
+def _compile(key: str, pattern: str | None) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise RuleConfigError(
+            f"required.{key}", f"{show(pattern)} is not a valid regular expression: {error}"
+        ) from error
+
+
+def _budget(count: int, controller: int, duplicates: int) -> str:
+    """The message for a job over the tag budget."""
+    default = (
+        f" ({', '.join(DEFAULT_CONTROLLER_TAGS)} by default)"
+        if controller == len(DEFAULT_CONTROLLER_TAGS)
+        else ""
+    )
+    repeated = " (repeated keys counted once)" if duplicates else ""
+    return (
+        f"has {count} distinct tag keys{repeated}; the ACK controller adds {controller} tags "
+        f"of its own at creation{default} and SageMaker allows {MAX_TAGS} in all: remove at "
+        f"least {count + controller - MAX_TAGS}"
+    )
+
+
+def compile_rule(rule: TagsRule) -> Check:
+    """Compile a ``tags`` rule into a check."""
+    required = {key: _compile(key, pattern) for key, pattern in rule.required.items()}
+    patterns = {key: pattern for key, pattern in rule.required.items() if pattern is not None}
+    controller = rule.controllerTags
+    budget = MAX_TAGS - controller
+
+    def check(subject: Subject) -> Iterator[Violation]:
+        tags = subject.spec.get("tags")
+        if tags is None:
+            tags = []
+        elif not isinstance(tags, list):
+            return  # wrong type: the schema checks report it
+        first: dict[str, int] = {}
+        duplicates: set[str] = set()
+        for index, tag in enumerate(tags):
+            if not isinstance(tag, dict):
+                continue
+            key = tag.get("key")
+            if not isinstance(key, str):
+                continue
+            if key in first:
+                duplicates.add(key)
+                yield Violation(
+                    ("spec", "tags", index, "key"),
+                    f"tag key {show(key)} repeats spec.tags[{first[key]}]; the ACK controller "
+                    "keeps only the last value of a key, so the others are silently dropped",
+                )
+            else:
+                first[key] = index
+            regex = required.get(key)
+            if regex is None:
+                continue
+            value = tag.get("value")
+            if value is None:
+                value = ""
+            elif not isinstance(value, str):
+                continue
+            if not regex.fullmatch(value):
+                yield Violation(
+                    ("spec", "tags", index, "value"),
+                    f"{show(value)} is not an allowed value of tag {show(key)}; "
+                    f"it must match {patterns[key]}",
+                )
+        for key in required:
+            if key not in first:
+                must = f" (with a value matching {patterns[key]})" if key in patterns else ""
+                yield Violation(("spec", "tags"), f"tag {show(key)} is required{must}; missing")
+        if len(first) > budget:
+            yield Violation(("spec", "tags"), _budget(len(first), controller, len(duplicates)))
+
+    return check

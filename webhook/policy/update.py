@@ -1,0 +1,484 @@
+"""What an UPDATE of a TrainingJob may change, as the ACK sagemaker-controller decides it.
+
+A SageMaker training job cannot be edited after creation. The ACK controller
+(v1.9.1) compares the spec with DescribeTrainingJob on every reconcile and
+calls UpdateTrainingJob for two things only, never both at once: the warm pool
+(``resourceConfig.keepAlivePeriodInSeconds``, only on a job created with one)
+and the profiler (``profilerConfig`` / ``profilerRuleConfigurations``). Any
+other spec change puts the resource into ``ACK.Terminal``. This module tells
+that to the user at admission time, comparing the old and the new spec:
+
+* ``update.immutable`` (deny): any other spec field changed; one finding per
+  changed leaf (``spec.resourceConfig.instanceType``,
+  ``spec.hyperParameters[eta]``...). Values of ``hyperParameters`` and
+  ``environment`` are never shown, only that a key was added, removed or changed.
+* ``update.warm-pool`` (deny): ``keepAlivePeriodInSeconds`` added to a job
+  created without one, or removed from one created with one (the controller
+  would send UpdateTrainingJob without it and SageMaker rejects that, retried
+  forever; setting it to 0 releases the pool instead).
+* ``update.profiler-rules`` (deny): an existing entry of
+  ``profilerRuleConfigurations`` removed, changed, moved, or a new rule reusing an
+  existing name. New rules may only be appended at the end (the controller
+  sends only rules whose name SageMaker does not have yet, and compares the
+  whole list in order afterwards).
+* ``update.profiler-removed`` (warn): only one of ``profilerConfig`` and
+  ``profilerRuleConfigurations`` removed. The controller then turns the whole
+  profiler off (DisableProfiler), as its own unit tests ``RemoveProfilerRule``
+  and ``RemoveProfilerConfig`` show, and ignores the half left in the spec.
+* ``update.warm-pool-and-profiler`` (deny): both changed in one update.
+* ``update.not-propagated`` (warn): ``tags`` or
+  ``algorithmSpecification.metricDefinitions`` changed; the controller leaves
+  both out of its comparison, so the change stays in Kubernetes only.
+
+Choices made here (the caller documents them):
+
+* Late-initialized fields (``LATE_INITIALIZED``) may go from absent to a value:
+  that is the controller's own late-initialization patch. A value that changes,
+  or is removed again, is a change (``update.immutable``): the controller would
+  compare the now-missing field with what DescribeTrainingJob reports.
+* "Absent", ``null``, ``{}`` and ``[]`` are the same thing (the controller
+  compares lists and maps by length and content, and the API server drops
+  nulls), and so are the controller's defaults: an absent
+  ``inputDataConfig[].recordWrapperType`` equals ``"None"``, an absent
+  ``volumeSizeInGB`` of a debug or profiler rule equals 0. Booleans never equal
+  numbers; ``1`` equals ``1.0``.
+* Only the spec is compared. Outcomes that depend on the job's state (a warm
+  pool changes only once the job Completed and while the pool is Available or
+  InUse; the profiler only while the job is InProgress) are not checked, so the
+  result is the same for a manifest in CI and an object in a cluster.
+* ``spec_unchanged`` is strict: a change of ``tags`` or of ``metricDefinitions``
+  makes it False (with a warning and no denial).
+
+Pure and cheap: no I/O, no copies of the objects; the cost is one walk of the
+two specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from webhook.findings import Action, Finding
+from webhook.paths import SENSITIVE_MAPS, Path, format_path
+from webhook.text import show
+
+IMMUTABLE: Final = "update.immutable"
+WARM_POOL: Final = "update.warm-pool"
+PROFILER_RULES: Final = "update.profiler-rules"
+PROFILER_REMOVED: Final = "update.profiler-removed"
+WARM_POOL_AND_PROFILER: Final = "update.warm-pool-and-profiler"
+NOT_PROPAGATED: Final = "update.not-propagated"
+
+#: Fields the controller fills in after creation (absent -> value is no change).
+LATE_INITIALIZED: Final[frozenset[Path]] = frozenset(
+    {
+        ("spec", "enableInterContainerTrafficEncryption"),
+        ("spec", "enableManagedSpotTraining"),
+        ("spec", "enableNetworkIsolation"),
+        ("spec", "algorithmSpecification", "enableSageMakerMetricsTimeSeries"),
+        ("spec", "outputDataConfig", "kmsKeyID"),
+        ("spec", "outputDataConfig", "compressionType"),
+        ("spec", "resourceConfig", "instanceCount"),
+    }
+)
+
+_KEEP_ALIVE: Final[Path] = ("spec", "resourceConfig", "keepAlivePeriodInSeconds")
+_PROFILER_CONFIG: Final[Path] = ("spec", "profilerConfig")
+_PROFILER_RULES: Final[Path] = ("spec", "profilerRuleConfigurations")
+_TAGS: Final[Path] = ("spec", "tags")
+_METRICS: Final[Path] = ("spec", "algorithmSpecification", "metricDefinitions")
+
+#: Fields the generic comparison leaves to a dedicated check.
+_HANDLED: Final[frozenset[Path]] = frozenset(
+    {_KEEP_ALIVE, _PROFILER_CONFIG, _PROFILER_RULES, _TAGS, _METRICS}
+)
+
+#: The controller's defaults for fields of list items (its customSetDefaults).
+_ITEM_DEFAULTS: Final[Mapping[str, Mapping[str, object]]] = {
+    "inputDataConfig": {"recordWrapperType": "None"},
+    "debugRuleConfigurations": {"volumeSizeInGB": 0},
+    "profilerRuleConfigurations": {"volumeSizeInGB": 0},
+}
+
+_TERMINAL: Final = "the ACK controller would mark the job ACK.Terminal"
+_RECREATE: Final = "create a new TrainingJob instead"
+_NOT_SENT: Final = {
+    _TAGS: ("tags", "tags"),
+    _METRICS: ("spec.algorithmSpecification.metricDefinitions", "metric definitions"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReview:
+    """The verdict on one UPDATE: whether the spec changed, and the findings."""
+
+    spec_unchanged: bool
+    """True when old and new spec are equal, late-initialized fields set by the controller aside."""
+    findings: tuple[Finding, ...]
+    """Denials and warnings, in the order: immutable fields, warm pool, profiler, warnings."""
+
+
+def _identical(old: Any, new: Any) -> bool:
+    """Byte-identical JSON: a fast check that, unlike ``==``, never takes true for 1."""
+    try:
+        return orjson.dumps(old) == orjson.dumps(new)
+    except TypeError:  # not JSON-like (e.g. non-string keys): let the full walk decide
+        return False
+
+
+def review_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> UpdateReview:
+    """Compare the spec of *old* and *new* the way the ACK controller would treat the change."""
+    old_spec = _spec(old)
+    new_spec = _spec(new)
+    if _identical(old_spec, new_spec):  # the common case (metadata or status edits)
+        return UpdateReview(True, ())
+    changes: list[tuple[Path, object, object]] = []
+    _diff(old_spec, new_spec, ("spec",), None, changes)
+    denials = [_immutable(path, before, after) for path, before, after in changes]
+    warnings: list[Finding] = []
+    changed = bool(denials)
+
+    for path, (what, kept) in _NOT_SENT.items():
+        if not _equal(_get(old_spec, path), _get(new_spec, path)):
+            changed = True
+            warnings.append(
+                Finding(
+                    NOT_PROPAGATED,
+                    path,
+                    f"the ACK controller does not send changes of {what} to SageMaker after "
+                    f"creation; the job keeps the {kept} it was created with",
+                    Action.WARN,
+                )
+            )
+
+    warm_pool = _warm_pool(_get(old_spec, _KEEP_ALIVE), _get(new_spec, _KEEP_ALIVE))
+    if warm_pool is not None:
+        changed = True
+        denials.extend(warm_pool)
+
+    profiler = _profiler(old_spec, new_spec)
+    if profiler is not None:
+        changed = True
+        for finding in profiler:
+            (denials if finding.action is Action.DENY else warnings).append(finding)
+
+    if warm_pool is not None and profiler is not None:
+        denials.append(
+            Finding(
+                WARM_POOL_AND_PROFILER,
+                _KEEP_ALIVE,
+                "the warm pool (spec.resourceConfig.keepAlivePeriodInSeconds) and the profiler "
+                f"cannot change in the same update: {_TERMINAL}; change one of them, let the "
+                "job sync, then the other",
+            )
+        )
+
+    return UpdateReview(spec_unchanged=not changed, findings=(*denials, *warnings))
+
+
+# --- the generic comparison ------------------------------------------------------------
+
+
+def _spec(obj: object) -> Mapping[Any, Any]:
+    spec = obj.get("spec") if isinstance(obj, Mapping) else None
+    return spec if isinstance(spec, Mapping) else {}
+
+
+#: Types of JSON scalars, compared without the cost of abstract isinstance checks.
+_SCALARS: Final = frozenset({str, int, float, bool})
+
+
+def _blank(value: object) -> object:
+    """Return None for an absent, null or empty value, else the value."""
+    if value is None or type(value) in _SCALARS:
+        return value
+    if isinstance(value, Mapping | list | tuple) and not value:
+        return None
+    return value
+
+
+def _get(spec: Mapping[Any, Any], path: Path) -> object:
+    """Return the value at *path* (which starts with ``spec``), None when missing."""
+    value: object = spec
+    for step in path[1:]:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(step)
+    return _blank(value)
+
+
+def _equal(a: object, b: object, defaults: Mapping[str, object] | None = None) -> bool:
+    """Return True when *a* and *b* are the same to the controller."""
+    kind_a, kind_b = type(a), type(b)
+    if kind_a in _SCALARS and kind_b in _SCALARS:
+        if kind_a is bool or kind_b is bool:
+            return kind_a is kind_b and a == b
+        return bool(a == b)
+    a, b = _blank(a), _blank(b)
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        if defaults is None:
+            return all(_equal(a.get(key), b.get(key)) for key in a.keys() | b.keys())
+        for key in a.keys() | b.keys():
+            default = defaults.get(key) if isinstance(key, str) else None
+            if not _equal(_or(a.get(key), default), _or(b.get(key), default)):
+                return False
+        return True
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        if len(a) != len(b):
+            return False
+        return all(_equal(x, y, defaults) for x, y in zip(a, b, strict=True))
+    return False  # a container against a scalar, or a type JSON does not have
+
+
+def _or(value: object, default: object) -> object:
+    blank = _blank(value)
+    return default if blank is None else blank
+
+
+def _diff(
+    a: object,
+    b: object,
+    path: Path,
+    defaults: Mapping[str, object] | None,
+    out: list[tuple[Path, object, object]],
+) -> None:
+    """Append ``(path, old, new)`` to *out* for each changed leaf, outside the handled fields."""
+    a, b = _blank(a), _blank(b)
+    if a is None and b is None:
+        return
+    if type(a) in _SCALARS and type(b) in _SCALARS:
+        if not _equal(a, b):
+            out.append((path, a, b))
+        return
+    if isinstance(a, Mapping | None) and isinstance(b, Mapping | None):
+        old: Mapping[Any, Any] = a or {}
+        new: Mapping[Any, Any] = b or {}
+        for key in sorted(old.keys() | new.keys(), key=str):
+            before, after = old.get(key), new.get(key)
+            if defaults and isinstance(key, str) and key in defaults:
+                before, after = _or(before, defaults[key]), _or(after, defaults[key])
+            if before is None and after is None:
+                continue
+            child = (*path, key)
+            if child in _HANDLED or (_blank(before) is None and child in LATE_INITIALIZED):
+                continue
+            _diff(before, after, child, None, out)
+        return
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple) and len(a) == len(b):
+        last = path[-1]
+        item_defaults = _ITEM_DEFAULTS.get(last) if isinstance(last, str) else None
+        for index, (x, y) in enumerate(zip(a, b, strict=True)):
+            _diff(x, y, (*path, index), item_defaults, out)
+        return
+    if not _equal(a, b):
+        out.append((path, a, b))
+
+
+def _sensitive(path: Path) -> bool:
+    return any(isinstance(step, str) and step in SENSITIVE_MAPS for step in path)
+
+
+def _render(value: object) -> str:
+    """Describe a value for a message (never called for a sensitive one)."""
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        return show(value)
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return f"{len(value)} item" + ("" if len(value) == 1 else "s")
+    return f"a {type(value).__name__}"
+
+
+def _change(path: Path, before: object, after: object) -> str:
+    if _sensitive(path):
+        if before is None:
+            return "key added"
+        if after is None:
+            return "key removed"
+        return "value changed"
+    return f"{_render(before)} -> {_render(after)}"
+
+
+def _immutable(path: Path, before: object, after: object) -> Finding:
+    where = format_path(path)
+    if path in LATE_INITIALIZED and after is None:
+        hint = (
+            "the ACK controller filled it in after creation (late initialization) and would "
+            "mark the job ACK.Terminal without it; keep the value it set"
+        )
+    elif path == ("spec", "trainingJobName"):
+        hint = f"it names the SageMaker job the ACK controller manages; {_RECREATE}"
+    else:
+        hint = f"{_TERMINAL}; {_RECREATE}"
+    return Finding(
+        IMMUTABLE,
+        path,
+        f"{where} cannot change after creation ({_change(path, before, after)}): {hint}",
+    )
+
+
+# --- warm pool -------------------------------------------------------------------------
+
+
+def _warm_pool(before: object, after: object) -> list[Finding] | None:
+    """Return None when the warm pool did not change, else its findings (maybe none)."""
+    if _equal(before, after):
+        return None
+    change = _change(_KEEP_ALIVE, before, after)
+    if before is None:
+        return [
+            Finding(
+                WARM_POOL,
+                _KEEP_ALIVE,
+                f"a warm pool can only be changed on a job created with one ({change}): "
+                f"{_TERMINAL}; {_RECREATE}, with a warm pool",
+            )
+        ]
+    if after is None:
+        return [
+            Finding(
+                WARM_POOL,
+                _KEEP_ALIVE,
+                f"spec.resourceConfig.keepAlivePeriodInSeconds cannot be removed ({change}): "
+                "SageMaker rejects the request the ACK controller would then send, again "
+                "and again; change it to 0 to release the warm pool instead",
+            )
+        ]
+    return []
+
+
+# --- profiler --------------------------------------------------------------------------
+
+
+def _profiler(old_spec: Mapping[Any, Any], new_spec: Mapping[Any, Any]) -> list[Finding] | None:
+    """Return None when the profiler did not change, else its findings (maybe none)."""
+    old_config, new_config = _get(old_spec, _PROFILER_CONFIG), _get(new_spec, _PROFILER_CONFIG)
+    old_rules, new_rules = _get(old_spec, _PROFILER_RULES), _get(new_spec, _PROFILER_RULES)
+    defaults = _ITEM_DEFAULTS["profilerRuleConfigurations"]
+    rules_changed = not _equal(old_rules, new_rules, defaults)
+    if _equal(old_config, new_config) and not rules_changed:
+        return None
+
+    rules_removed = old_rules is not None and new_rules is None
+    config_removed = old_config is not None and new_config is None
+    if rules_removed or config_removed:
+        # The controller's isProfilerRemoved: either half gone turns the profiler off.
+        if new_rules is None and new_config is None:
+            return []
+        gone, left = (
+            (_PROFILER_RULES, _PROFILER_CONFIG)
+            if rules_removed
+            else (_PROFILER_CONFIG, _PROFILER_RULES)
+        )
+        return [
+            Finding(
+                PROFILER_REMOVED,
+                gone,
+                f"removing {format_path(gone)} turns the whole profiler off: the ACK "
+                f"controller disables profiling and ignores {format_path(left)}, which stays "
+                "in the spec without effect; remove it too",
+                Action.WARN,
+            )
+        ]
+
+    if old_rules is None or not rules_changed:
+        return []  # a profiler or rules added, or only profilerConfig changed
+    if not isinstance(old_rules, list | tuple) or not isinstance(new_rules, list | tuple):
+        return [
+            Finding(
+                PROFILER_RULES,
+                _PROFILER_RULES,
+                f"spec.profilerRuleConfigurations cannot change this way "
+                f"({_change(_PROFILER_RULES, old_rules, new_rules)}): {_TERMINAL}",
+            )
+        ]
+    return list(_rule_findings(old_rules, new_rules, defaults))
+
+
+def _rule_name(rule: object) -> str | None:
+    name = rule.get("ruleConfigurationName") if isinstance(rule, Mapping) else None
+    return name if isinstance(name, str) else None
+
+
+def _rule_label(rule: object, index: int) -> str:
+    name = _rule_name(rule)
+    return f"profiler rule {show(name)}" if name is not None else f"profiler rule #{index}"
+
+
+_RULES_HINT: Final = (
+    f"{_TERMINAL}; existing rules must stay as they are, new rules (with new names) go at the "
+    "end, or remove profilerConfig and all rules to turn the profiler off"
+)
+
+
+def _rule_findings(
+    old: list[Any] | tuple[Any, ...],
+    new: list[Any] | tuple[Any, ...],
+    defaults: Mapping[str, object],
+) -> Iterator[Finding]:
+    """Yield a finding for each existing rule removed, moved or changed, and each reused name."""
+    position: dict[str, int] = {}
+    for index, rule in enumerate(new):
+        name = _rule_name(rule)
+        if name is not None:
+            position.setdefault(name, index)
+    removed = 0
+    for index, rule in enumerate(old):
+        label = _rule_label(rule, index)
+        name = _rule_name(rule)
+        at = index if name is None else position.get(name)
+        if at is None or at >= len(new):
+            removed += 1
+            yield Finding(
+                PROFILER_RULES,
+                (*_PROFILER_RULES, index),
+                f"{label} cannot be removed: {_RULES_HINT}",
+            )
+        elif at not in (index, index - removed):
+            # A shift explained by the removals reported above is not a move of its own.
+            yield Finding(
+                PROFILER_RULES,
+                (*_PROFILER_RULES, at),
+                f"{label} cannot move (from position {index} to {at}): {_RULES_HINT}",
+            )
+        elif not _equal(rule, new[at], defaults):
+            yield Finding(
+                PROFILER_RULES,
+                (*_PROFILER_RULES, at),
+                f"{label} cannot change ({_changed_fields(rule, new[at], defaults)}): "
+                f"{_RULES_HINT}",
+            )
+    for index in range(len(old), len(new)):
+        name = _rule_name(new[index])
+        if name is not None and position.get(name) != index:  # an earlier rule has it
+            yield Finding(
+                PROFILER_RULES,
+                (*_PROFILER_RULES, index),
+                f"new profiler rule #{index} reuses the ruleConfigurationName {show(name)}: "
+                f"give it a name no other rule has; {_TERMINAL}",
+            )
+
+
+def _changed_fields(old: object, new: object, defaults: Mapping[str, object]) -> str:
+    if not isinstance(old, Mapping) or not isinstance(new, Mapping):
+        return f"{_render(_blank(old))} -> {_render(_blank(new))}"
+    fields = sorted(
+        str(key)
+        for key in old.keys() | new.keys()
+        if not _equal(
+            _or(old.get(key), defaults.get(key) if isinstance(key, str) else None),
+            _or(new.get(key), defaults.get(key) if isinstance(key, str) else None),
+        )
+    )
+    return ", ".join(fields) + " changed"

@@ -1,0 +1,30 @@
+"""What an admission request says besides the object: typed, for every caller.
+
+The webhook fills it from the AdmissionReview; the CLI from its flags
+(``--namespace``, ``--namespace-label``, ``--user``, ``--group``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Operation = Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The request around the object (all optional for the CLI)."""
+
+    operation: Operation = "CREATE"
+    namespace: str | None = None
+    """The request's namespace; the object's ``metadata.namespace`` when absent."""
+    user: str | None = None
+    groups: tuple[str, ...] = ()
+    namespace_labels: Mapping[str, str] | None = None
+    """Labels of the namespace; None when not known (policies that select on them then
+    report that instead of guessing)."""
+    dry_run: bool = False
+    extra: Mapping[str, object] = field(default_factory=dict)
+    """Anything else a caller wants CEL rules to see under ``request``."""

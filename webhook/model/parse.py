@@ -9,8 +9,6 @@ written as a number ("quote it"). All errors are reported, not the first.
 from __future__ import annotations
 
 import json
-import types
-import typing
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, Final
@@ -18,6 +16,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError
 
 from webhook.findings import Finding
+from webhook.introspect import model_of
 from webhook.model import API_VERSION, KIND, TrainingJob
 from webhook.paths import MAP_FIELDS, SENSITIVE_MAPS, Path
 from webhook.text import did_you_mean, suggestion
@@ -113,18 +112,5 @@ def known_fields(parent: tuple[str | int, ...]) -> frozenset[str]:
         if isinstance(step, int) or model is None:
             continue
         field = model.model_fields.get(step)
-        model = _model_of(field.annotation) if field else None
+        model = model_of(field.annotation) if field else None
     return frozenset(model.model_fields) if model else frozenset()
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    """Find the model class inside ``X | None``, ``list[X]`` and the like."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin in (list, typing.Union, types.UnionType):
-        for argument in typing.get_args(annotation):
-            found = _model_of(argument)
-            if found is not None:
-                return found
-    return None

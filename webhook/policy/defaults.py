@@ -41,7 +41,6 @@ computing it again gives ``[]``.
 from __future__ import annotations
 
 import json
-import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from typing import Any, Final
 from jsonpointer import JsonPointer
 from pydantic import BaseModel
 
+from webhook.introspect import model_of, unwrap
 from webhook.model.spec import TrainingJobSpec
 from webhook.paths import SENSITIVE_MAPS, Path, format_path
 from webhook.policy.model import Defaults
@@ -132,7 +132,7 @@ def _compile_object(
         if info is None:
             near = did_you_mean(key, sorted(model.model_fields), limit=1)
             raise RuleConfigError(format_path(here), f'unknown field "{key}"{suggestion(near)}')
-        annotation = _strip_none(info.annotation)
+        annotation = unwrap(info.annotation)
         field_parts = (*parts, key)
         pointer = JsonPointer.from_parts(field_parts).path
         if raw is None:
@@ -142,7 +142,7 @@ def _compile_object(
             templated = any(_has_placeholder(t) for t in tags)
             fields.append(_Field(key, field_parts, pointer, _TAGS, tags, templated))
             continue
-        sub = _model_of(annotation)
+        sub = model_of(annotation)
         if sub is not None and typing.get_origin(annotation) is not list:
             if not isinstance(raw, dict):
                 raise RuleConfigError(format_path(here), f"must be an object, not {_kind(raw)}")
@@ -225,7 +225,7 @@ def _compile_tags(raw: Any, here: Path) -> tuple[tuple[str, str | None], ...]:
 
 def _check_value(value: Any, annotation: Any, here: Path) -> None:
     """Raise unless *value* has the JSON type the CRD gives *annotation*."""
-    annotation = _strip_none(annotation)
+    annotation = unwrap(annotation)
     if annotation is bool:
         if not isinstance(value, bool):
             raise RuleConfigError(format_path(here), f"must be true or false, not {_kind(value)}")
@@ -239,7 +239,7 @@ def _check_value(value: Any, annotation: Any, here: Path) -> None:
         if not isinstance(value, list):
             raise RuleConfigError(format_path(here), f"must be a list, not {_kind(value)}")
         (item_type,) = typing.get_args(annotation)
-        model = _model_of(item_type)
+        model = model_of(item_type)
         for index, item in enumerate(value):
             at: Path = (*here, index)
             if model is None:
@@ -266,33 +266,14 @@ def _check_model(value: Mapping[Any, Any], model: type[BaseModel], here: Path) -
             raise RuleConfigError(format_path(at), f'unknown field "{key}"{suggestion(near)}')
         if item is None:
             raise RuleConfigError(format_path(at), "a default cannot be null; leave it out")
-        annotation = _strip_none(info.annotation)
-        sub = _model_of(annotation)
+        annotation = unwrap(info.annotation)
+        sub = model_of(annotation)
         if sub is not None and typing.get_origin(annotation) is not list:
             if not isinstance(item, dict):
                 raise RuleConfigError(format_path(at), f"must be an object, not {_kind(item)}")
             _check_model(item, sub, at)
         else:
             _check_value(item, annotation, at)
-
-
-def _strip_none(annotation: Any) -> Any:
-    """``X | None`` -> ``X``."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(arguments) == 1:
-            return arguments[0]
-    return annotation
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    """The model class inside ``X``, ``X | None`` or ``list[X]``, if any."""
-    annotation = _strip_none(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if typing.get_origin(annotation) is list:
-        return _model_of(typing.get_args(annotation)[0])
-    return None
 
 
 def _kind(value: Any, shown: bool = True) -> str:

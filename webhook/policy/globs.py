@@ -67,3 +67,11 @@ class Globs:
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
+
+
+def can_start_with(pattern: str, prefix: str) -> bool:
+    """Whether the glob *pattern* can match some value starting with *prefix*."""
+    literal = re.split(r"[*?\[{]", pattern, maxsplit=1)[0]
+    if literal == pattern:
+        return pattern.startswith(prefix)
+    return literal.startswith(prefix) or prefix.startswith(literal)

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
+from webhook.introspect import is_model, unwrap
 from webhook.policy.compiled import CompiledPolicy, PolicySet, compile_policy
 from webhook.policy.model import PolicyDocument
 from webhook.policy.rules import RuleConfigError
@@ -177,11 +178,11 @@ def _error(
 
 @functools.cache
 def _rule_kinds() -> frozenset[str]:
-    rule = _unwrap(typing.get_args(PolicyDocument.model_fields["rules"].annotation)[0])
+    rule = unwrap(typing.get_args(PolicyDocument.model_fields["rules"].annotation)[0])
     return frozenset(
         typing.get_args(member.model_fields["kind"].annotation)[0]
         for member in typing.get_args(rule)
-        if _is_model(member)
+        if is_model(member)
     )
 
 
@@ -223,39 +224,25 @@ def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> set[str]:
         current = _descend(current, step)
         if current is None:
             return set()
-    return set(current.model_fields) if _is_model(current) else set()
+    return set(current.model_fields) if is_model(current) else set()
 
 
 def _descend(annotation: Any, step: str | int) -> Any:
-    annotation = _unwrap(annotation)
-    if _is_model(annotation):
+    annotation = unwrap(annotation)
+    if is_model(annotation):
         field = annotation.model_fields.get(step) if isinstance(step, str) else None
-        return _unwrap(field.annotation) if field else None
+        return unwrap(field.annotation) if field else None
     origin = typing.get_origin(annotation)
     arguments = typing.get_args(annotation)
     if origin is list and isinstance(step, int):
-        return _unwrap(arguments[0])
+        return unwrap(arguments[0])
     if origin is dict and isinstance(step, str):
-        return _unwrap(arguments[1])
+        return unwrap(arguments[1])
     if origin in (typing.Union, types.UnionType):
-        models = [a for a in arguments if _is_model(a)]
+        models = [a for a in arguments if is_model(a)]
         for member in models:
             kind = member.model_fields.get("kind")
             if kind is not None and step in typing.get_args(kind.annotation):
                 return member
         return _descend(models[0], step) if len(models) == 1 else None
     return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(arguments) == 1:
-            return _unwrap(arguments[0])
-    return annotation
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)

@@ -19,12 +19,11 @@ Values of the wrong type (``vpcConfig: "x"``, ``enableNetworkIsolation:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from webhook.paths import Path
-from webhook.policy.globs import Globs
+from webhook.policy.globs import Globs, can_start_with
 from webhook.policy.model import NetworkRule
 from webhook.policy.rules import Check, RuleConfigError, Violation
 from webhook.policy.subject import Subject
@@ -93,14 +92,6 @@ def _require_vpc(vpc: Any) -> Iterator[Violation]:
             )
 
 
-def _can_start_with(pattern: str, prefix: str) -> bool:
-    """Whether the glob *pattern* can match some value starting with *prefix*."""
-    literal = re.split(r"[*?\[{]", pattern, maxsplit=1)[0]
-    if literal == pattern:
-        return pattern.startswith(prefix)
-    return literal.startswith(prefix) or prefix.startswith(literal)
-
-
 def _ids(field: str, patterns: list[str] | None, prefix: str) -> Globs | None:
     """Compile allowed ids, rejecting an empty list and globs that can never match."""
     if patterns is None:
@@ -110,7 +101,7 @@ def _ids(field: str, patterns: list[str] | None, prefix: str) -> Globs | None:
             field, "is empty: no job in a VPC could pass; leave it out to allow any"
         )
     for pattern in patterns:
-        if not _can_start_with(pattern, prefix):
+        if not can_start_with(pattern, prefix):
             raise RuleConfigError(
                 field, f"{show(pattern)} can never match: the ids start with {prefix}"
             )

@@ -21,13 +21,13 @@ Choices:
 
 from __future__ import annotations
 
-import types
 import typing
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from pydantic import BaseModel
 
+from webhook.introspect import unwrap
 from webhook.model.spec import TrainingJobSpec
 from webhook.paths import Path
 from webhook.policy.model import RequiredRule
@@ -37,15 +37,6 @@ from webhook.text import did_you_mean, show, suggestion
 
 _TAGS_PATH: Final[Path] = ("spec", "tags")
 _SPOT_REASON: Final = "with managed spot training (enableManagedSpotTraining: true)"
-
-
-def _strip_optional(annotation: Any) -> Any:
-    """Return ``X`` for ``X | None`` (the model's optional fields)."""
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
 
 
 def _container(annotation: Any) -> str | None:
@@ -82,7 +73,7 @@ def _resolve(field: str, option: str) -> tuple[str, ...]:
             raise RuleConfigError(option, f"unknown field {show(field)}{suggestion(near)}")
         if index == len(names) - 1:
             break
-        annotation = _strip_optional(known.annotation)
+        annotation = unwrap(known.annotation)
         holds = _container(annotation)
         if holds is not None:
             here = ".".join(names[: index + 1])

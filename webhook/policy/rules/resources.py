@@ -25,13 +25,12 @@ Choices:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from webhook.paths import Path
-from webhook.policy.globs import Globs
+from webhook.policy.globs import Globs, can_start_with
 from webhook.policy.model import ResourcesRule
 from webhook.policy.rules import Check, RuleConfigError, Violation
 from webhook.policy.subject import Subject
@@ -164,14 +163,6 @@ class _Limits:
             )
 
 
-def _can_start_with(pattern: str, prefix: str) -> bool:
-    """Whether the glob *pattern* can match some value starting with *prefix*."""
-    literal = re.split(r"[*?\[{]", pattern, maxsplit=1)[0]
-    if literal == pattern:
-        return pattern.startswith(prefix)
-    return literal.startswith(prefix) or prefix.startswith(literal)
-
-
 def _instance_types(patterns: list[str] | None) -> Globs | None:
     """Compile the allowed instance types, rejecting globs that can never match."""
     if patterns is None:
@@ -181,7 +172,7 @@ def _instance_types(patterns: list[str] | None) -> Globs | None:
             "instanceTypes", "is empty: no job could pass; leave it out to allow any type"
         )
     for pattern in patterns:
-        if not _can_start_with(pattern, "ml."):
+        if not can_start_with(pattern, "ml."):
             fixed = "ml." + (pattern[3:] if pattern.lower().startswith("ml.") else pattern)
             raise RuleConfigError(
                 "instanceTypes",

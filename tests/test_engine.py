@@ -78,3 +78,14 @@ def test_an_empty_object_is_denied_with_what_is_missing(config: Config) -> None:
         ("crd.required", "metadata"),
         ("crd.required", "spec"),
     ]
+
+
+def test_long_values_are_shown_by_their_start_and_end() -> None:
+    from webhook.text import show
+
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml/" + "x" * 80 + ":latest"
+    shown = show(image)
+    assert shown.startswith('"123456789012.dkr.ecr.us-east-1')
+    assert shown.endswith(f':latest" ({len(image)} chars)')
+    assert len(shown) < 120
+    assert show("short") == '"short"'

@@ -8,15 +8,21 @@ import json
 from collections.abc import Sequence
 from typing import Final
 
-SHOWN: Final = 60
+SHOWN: Final = 100
 """Longest part of a bad value a message shows."""
 
 
 def show(value: str) -> str:
-    """Quote *value* for a message, cut to :data:`SHOWN` characters."""
+    """Quote *value* for a message, cut to about :data:`SHOWN` characters.
+
+    A long value keeps its start and its end (where an image's tag or a key's
+    id is), and says how long it was.
+    """
     if len(value) <= SHOWN:
         return json.dumps(value, ensure_ascii=False)
-    return json.dumps(value[:SHOWN], ensure_ascii=False)[:-1] + '..." (' + f"{len(value)} chars)"
+    head, tail = value[: SHOWN // 2], value[-(SHOWN // 2 - 3) :]
+    quoted = json.dumps(f"{head}...{tail}", ensure_ascii=False)
+    return f"{quoted} ({len(value)} chars)"
 
 
 def did_you_mean(value: str, choices: Sequence[str], limit: int = 3) -> list[str]:

@@ -385,7 +385,7 @@ def test_wrong_types_are_rejected() -> None:
         "a default cannot be null; leave it out",
     )
     assert config_error({"hyperParameters": {"epochs": 10}}) == (
-        "spec.hyperParameters[epochs]",
+        "spec.hyperParameters.epochs",
         "values of hyperParameters must be strings and this one is a number: "
         "quote it, or set coerceStrings: true",
     )

@@ -23,7 +23,7 @@ from webhook.paths import format_path
 from webhook.policy.defaults import DefaultsPlan, compile_defaults, patch_for
 from webhook.policy.match import PolicyScope
 from webhook.policy.model import PolicyDocument
-from webhook.policy.rules import Check, RuleConfigError
+from webhook.policy.rules import Check, PolicyConfigError, RuleConfigError
 from webhook.policy.rules.registry import compile_rule
 from webhook.policy.subject import Subject
 
@@ -71,13 +71,15 @@ class CompiledPolicy:
 
 
 def compile_policy(document: PolicyDocument, source: str = "") -> CompiledPolicy:
-    """Compile one policy; raises RuleConfigError (with the rule index in its field)."""
+    """Compile one policy; raises PolicyConfigError with every rule's and the defaults' errors."""
     rules = []
+    errors: list[RuleConfigError] = []
     for index, rule in enumerate(document.rules):
         try:
             check = compile_rule(rule, document)
         except RuleConfigError as error:
-            raise RuleConfigError(f"rules[{index}].{error.field}", error.message) from error
+            errors.append(_within(("rules", index), error))
+            continue
         rules.append(
             CompiledRule(
                 f"{document.id}/{rule.id}", rule.action or document.action, rule.message, check
@@ -88,9 +90,15 @@ def compile_policy(document: PolicyDocument, source: str = "") -> CompiledPolicy
         try:
             defaults = compile_defaults(document.defaults)
         except RuleConfigError as error:
-            raise RuleConfigError(f"defaults.{error.field}", error.message) from error
+            errors.append(_within(("defaults",), error))
+    if errors:
+        raise PolicyConfigError(errors)
     scope = PolicyScope(document.id, document.match, document.exclude, document.exemptions)
     return CompiledPolicy(document, scope, tuple(rules), defaults, source)
+
+
+def _within(prefix: tuple[str | int, ...], error: RuleConfigError) -> RuleConfigError:
+    return RuleConfigError((*prefix, *error.path), error.message, on_key=error.on_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,16 +127,16 @@ def _compile_object(
     for key, raw in spec.items():
         here: Path = (*parts, key)
         if not isinstance(key, str):
-            raise RuleConfigError(format_path(here), "field names must be strings")
+            raise RuleConfigError(here, "field names must be strings")
         info = model.model_fields.get(key)
         if info is None:
             near = did_you_mean(key, sorted(model.model_fields), limit=1)
-            raise RuleConfigError(format_path(here), f'unknown field "{key}"{suggestion(near)}')
+            raise RuleConfigError(here, f'unknown field "{key}"{suggestion(near)}', on_key=True)
         annotation = unwrap(info.annotation)
         field_parts = (*parts, key)
         pointer = JsonPointer.from_parts(field_parts).path
         if raw is None:
-            raise RuleConfigError(format_path(here), "a default cannot be null; leave it out")
+            raise RuleConfigError(here, "a default cannot be null; leave it out")
         if field_parts == ("spec", "tags"):
             tags = _compile_tags(raw, here)
             templated = any(_has_placeholder(t) for t in tags)
@@ -145,14 +145,14 @@ def _compile_object(
         sub = model_of(annotation)
         if sub is not None and typing.get_origin(annotation) is not list:
             if not isinstance(raw, dict):
-                raise RuleConfigError(format_path(here), f"must be an object, not {_kind(raw)}")
+                raise RuleConfigError(here, f"must be an object, not {_kind(raw)}")
             children = _compile_object(raw, sub, field_parts, coerce)
             value = {child.key: child.value for child in children}
             templated = any(child.templated for child in children)
             fields.append(_Field(key, field_parts, pointer, _BRANCH, value, templated, children))
         elif typing.get_origin(annotation) is dict:
             if not isinstance(raw, dict):
-                raise RuleConfigError(format_path(here), f"must be an object, not {_kind(raw)}")
+                raise RuleConfigError(here, f"must be an object, not {_kind(raw)}")
             coerce_here = coerce and len(field_parts) == 2 and key in COERCED_MAPS
             children = _compile_map(raw, field_parts, coerce_here)
             value = {child.key: child.value for child in children}
@@ -185,7 +185,7 @@ def _check_map(raw: Mapping[Any, Any], here: Path, coerce: bool) -> dict[str, st
     for key, given in raw.items():
         at: Path = (*here, key)
         if not isinstance(key, str):
-            raise RuleConfigError(format_path(at), "keys must be strings: quote it")
+            raise RuleConfigError(at, "keys must be strings: quote it")
         item = _as_string(given) if coerce and _coercible(given) else given
         if not isinstance(item, str):
             hint = ", or set coerceStrings: true" if name in COERCED_MAPS else ""
@@ -200,12 +200,12 @@ def _check_map(raw: Mapping[Any, Any], here: Path, coerce: bool) -> dict[str, st
 
 def _compile_tags(raw: Any, here: Path) -> tuple[tuple[str, str | None], ...]:
     if not isinstance(raw, list):
-        raise RuleConfigError(format_path(here), f"must be a list of tags, not {_kind(raw)}")
+        raise RuleConfigError(here, f"must be a list of tags, not {_kind(raw)}")
     tags: dict[str, str | None] = {}
     for index, tag in enumerate(raw):
         at: Path = (*here, index)
         if not isinstance(tag, dict):
-            raise RuleConfigError(format_path(at), f"must be an object, not {_kind(tag)}")
+            raise RuleConfigError(at, f"must be an object, not {_kind(tag)}")
         for name in tag:
             if name not in ("key", "value"):
                 near = did_you_mean(str(name), ["key", "value"], limit=1)
@@ -213,12 +213,12 @@ def _compile_tags(raw: Any, here: Path) -> tuple[tuple[str, str | None], ...]:
                 raise RuleConfigError(format_path((*at, str(name))), message)
         key, value = tag.get("key"), tag.get("value")
         if not isinstance(key, str) or not key:
-            raise RuleConfigError(format_path((*at, "key")), "a default tag needs a key")
+            raise RuleConfigError((*at, "key"), "a default tag needs a key")
         if value is not None and not isinstance(value, str):
             message = f"must be a string, not {_kind(value)}"
-            raise RuleConfigError(format_path((*at, "value")), message)
+            raise RuleConfigError((*at, "value"), message)
         if key in tags:
-            raise RuleConfigError(format_path((*at, "key")), f"tag {show(key)} is set twice")
+            raise RuleConfigError((*at, "key"), f"tag {show(key)} is set twice")
         tags[key] = value
     return tuple(tags.items())
 
@@ -228,16 +228,16 @@ def _check_value(value: Any, annotation: Any, here: Path) -> None:
     annotation = unwrap(annotation)
     if annotation is bool:
         if not isinstance(value, bool):
-            raise RuleConfigError(format_path(here), f"must be true or false, not {_kind(value)}")
+            raise RuleConfigError(here, f"must be true or false, not {_kind(value)}")
     elif annotation is int:
         if not isinstance(value, int) or isinstance(value, bool):
-            raise RuleConfigError(format_path(here), f"must be an integer, not {_kind(value)}")
+            raise RuleConfigError(here, f"must be an integer, not {_kind(value)}")
     elif annotation is str:
         if not isinstance(value, str):
-            raise RuleConfigError(format_path(here), f"must be a string, not {_kind(value)}")
+            raise RuleConfigError(here, f"must be a string, not {_kind(value)}")
     elif typing.get_origin(annotation) is list:
         if not isinstance(value, list):
-            raise RuleConfigError(format_path(here), f"must be a list, not {_kind(value)}")
+            raise RuleConfigError(here, f"must be a list, not {_kind(value)}")
         (item_type,) = typing.get_args(annotation)
         model = model_of(item_type)
         for index, item in enumerate(value):
@@ -247,13 +247,13 @@ def _check_value(value: Any, annotation: Any, here: Path) -> None:
             elif isinstance(item, dict):
                 _check_model(item, model, at)
             else:
-                raise RuleConfigError(format_path(at), f"must be an object, not {_kind(item)}")
+                raise RuleConfigError(at, f"must be an object, not {_kind(item)}")
     elif typing.get_origin(annotation) is dict:
         if not isinstance(value, dict):
-            raise RuleConfigError(format_path(here), f"must be an object, not {_kind(value)}")
+            raise RuleConfigError(here, f"must be an object, not {_kind(value)}")
         _check_map(value, here, coerce=False)
     else:  # pragma: no cover - the model uses only the types above
-        raise RuleConfigError(format_path(here), f"cannot be defaulted ({annotation})")
+        raise RuleConfigError(here, f"cannot be defaulted ({annotation})")
 
 
 def _check_model(value: Mapping[Any, Any], model: type[BaseModel], here: Path) -> None:
@@ -263,14 +263,14 @@ def _check_model(value: Mapping[Any, Any], model: type[BaseModel], here: Path) -
         info = model.model_fields.get(key) if isinstance(key, str) else None
         if info is None:
             near = did_you_mean(str(key), sorted(model.model_fields), limit=1)
-            raise RuleConfigError(format_path(at), f'unknown field "{key}"{suggestion(near)}')
+            raise RuleConfigError(at, f'unknown field "{key}"{suggestion(near)}', on_key=True)
         if item is None:
-            raise RuleConfigError(format_path(at), "a default cannot be null; leave it out")
+            raise RuleConfigError(at, "a default cannot be null; leave it out")
         annotation = unwrap(info.annotation)
         sub = model_of(annotation)
         if sub is not None and typing.get_origin(annotation) is not list:
             if not isinstance(item, dict):
-                raise RuleConfigError(format_path(at), f"must be an object, not {_kind(item)}")
+                raise RuleConfigError(at, f"must be an object, not {_kind(item)}")
             _check_model(item, sub, at)
         else:
             _check_value(item, annotation, at)

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from webhook.introspect import is_model, unwrap
 from webhook.policy.compiled import CompiledPolicy, PolicySet, compile_policy
 from webhook.policy.model import PolicyDocument
-from webhook.policy.rules import RuleConfigError
+from webhook.policy.rules import PolicyConfigError, format_field
 from webhook.text import did_you_mean, suggestion
 from webhook.yamlio import Document, YAMLProblem, locate, parse_documents
 
@@ -132,8 +132,11 @@ def load_policies(paths: Sequence[str | Path]) -> PolicySet:
         seen[document.id] = item
         try:
             compiled.append(compile_policy(document, item.source.file))
-        except RuleConfigError as error:
-            errors.append(_error(item.source, parse_field(error.field), error.message))
+        except PolicyConfigError as failure:
+            errors.extend(
+                _error(item.source, error.path, error.message, on_key=error.on_key)
+                for error in failure.errors
+            )
     if errors:
         raise PolicyLoadError(errors)
     return PolicySet.of(compiled)
@@ -162,6 +165,16 @@ def _pydantic_error(document: Document, error: Any) -> PolicyError:
         return _error(document, loc, f'unknown field "{name}"{suggestion(near)}', on_key=True)
     if kind == "missing":
         return _error(document, loc, "required field is missing")
+    if kind == "union_tag_not_found":
+        allowed = ", ".join(sorted(_rule_kinds()))
+        return _error(document, loc, f"kind is missing; one of: {allowed}")
+    if kind == "union_tag_invalid":
+        given = str(error.get("ctx", {}).get("tag", ""))
+        hint = suggestion(did_you_mean(given, sorted(_rule_kinds()), limit=1))
+        allowed = ", ".join(sorted(_rule_kinds()))
+        return _error(
+            document, (*loc, "kind"), f'unknown rule kind "{given}"{hint}; one of: {allowed}'
+        )
     message = str(error["msg"])
     message = re.sub(r"^Input should be", "must be", message)
     return _error(document, loc, message)
@@ -199,22 +212,6 @@ def _without_tags(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
             continue
         out.append(step)
     return tuple(out)
-
-
-def format_field(path: Sequence[str | int]) -> str:
-    """Render a policy field path: ``rules[0].instanceTypes``."""
-    text = ""
-    for step in path:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
-    return text
-
-
-def parse_field(text: str) -> tuple[str | int, ...]:
-    """The inverse of :func:`format_field` (for a rule's own error fields)."""
-    steps: list[str | int] = []
-    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", text):
-        steps.append(int(index) if index else name)
-    return tuple(steps)
 
 
 def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> set[str]:

@@ -109,9 +109,11 @@ class PolicyScope:
             if excluded is None:
                 notes.append(self._labels_unknown(subject, "exclude"))
         exempt, note = self._exempt(subject)
+        if exempt:
+            return Applicability(False)  # the policy does not apply: nothing to say about it
         if note is not None:
             notes.append(note)
-        return Applicability(not exempt, tuple(notes))
+        return Applicability(True, tuple(notes))
 
     def _exempt(self, subject: Subject) -> tuple[bool, Finding | None]:
         exemptions = self._exemptions

@@ -212,6 +212,10 @@ class TagsRule(RuleBase):
     """Tag key -> regex its value must match (None: any value)."""
     controllerTags: int = Field(default=4, ge=0, le=50)
     """Tags the ACK controller adds at creation (its ``resourceTags``; four by default)."""
+    budget: bool = True
+    """Check SageMaker's 50-tag budget (one rule of a policy is enough)."""
+    duplicates: bool = True
+    """Report repeated tag keys (one rule of a policy is enough)."""
 
 
 class NamingRule(RuleBase):
@@ -231,6 +235,8 @@ class CelRule(RuleBase):
     expression: str = Field(min_length=1)
     """True means the object is fine."""
     messageExpression: str | None = None
+    fieldPath: str | None = None
+    """The field a finding points at, dotted from the object (``spec.resourceConfig``)."""
 
 
 Rule = Annotated[

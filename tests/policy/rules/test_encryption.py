@@ -14,7 +14,7 @@ from webhook.request import Context
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OUTPUT = "spec.outputDataConfig.kmsKeyID"
 VOLUME = "spec.resourceConfig.volumeKMSKeyID"
-SHOWN_KEY = '"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56..." (75 chars)'
+SHOWN_KEY = f'"{KEY}"'
 
 
 def run(job: dict[str, Any], namespace: str = "team-a", **config: Any) -> list[tuple[str, str]]:

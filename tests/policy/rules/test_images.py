@@ -164,8 +164,7 @@ def test_require_digest(job: dict[str, Any]) -> None:
     assert run(job, requireDigest=True) == [
         (
             IMAGE,
-            # a long value is cut short (webhook.text.show); the message names the problem
-            f'"{ECR}/sagemaker-xgboo..." (68 chars) is not pinned by digest; add @sha256:<digest> '
+            f'"{ECR}/sagemaker-xgboost:1.7-1" is not pinned by digest; add @sha256:<digest> '
             "so the job runs exactly the image that was reviewed",
         )
     ]

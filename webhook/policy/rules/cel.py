@@ -33,7 +33,7 @@ from typing import Any, Final
 from cel_expr_python import cel
 
 from webhook.policy.model import CelRule
-from webhook.policy.rules import Check, RuleConfigError, Violation
+from webhook.policy.rules import Check, RuleConfigError, Violation, parse_field
 from webhook.policy.subject import Subject
 
 VARIABLES: Final = ("object", "oldObject", "request", "params", "namespaceObject")
@@ -93,20 +93,22 @@ def compile_rule(rule: CelRule, params: Mapping[str, Any]) -> Check:
         else None
     )
     default_message = f"failed expression: {rule.expression}"
+    path = parse_field(rule.fieldPath) if rule.fieldPath else ()
 
     def check(subject: Subject) -> Iterator[Violation]:
         bindings = activation(subject, params)
         value = program.eval(bindings)
         if value.type() == cel.Type.ERROR:
-            yield Violation((), f"the expression could not be evaluated: {value.value()}")
+            yield Violation(path, f"the expression could not be evaluated: {value.value()}")
             return
         result = value.value()
         if result is True:
             return
         if result is not False:
-            yield Violation((), f"the expression yielded {result!r}, not a boolean")
+            # Never show the value: it may be a hyperparameter or environment value.
+            yield Violation(path, f"the expression yielded a {_type_name(result)}, not a boolean")
             return
-        yield Violation((), _message(message_program, bindings, default_message))
+        yield Violation(path, _message(message_program, bindings, default_message))
 
     return check
 
@@ -119,3 +121,12 @@ def _message(program: Any, bindings: Any, default: str) -> str:
         return default
     text = value.value()
     return text if isinstance(text, str) and text else default
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return "number"
+    names: dict[type, str] = {str: "string", list: "list", dict: "map", bytes: "bytes"}
+    return names.get(type(value), "value")

@@ -125,7 +125,7 @@ def _empty_range(limits: HyperParameterLimits) -> bool:
 
 
 def _compile_limits(key: str, limits: HyperParameterLimits) -> _Limits:
-    field = f"keys.{key}"
+    field: tuple[str, ...] = ("keys", key)
     parse, type_name = _PARSERS.get(limits.type, (None, "a string"))
     numeric = limits.type in ("integer", "float")
     bounds: list[tuple[Callable[[Number], bool], str]] = []
@@ -140,10 +140,10 @@ def _compile_limits(key: str, limits: HyperParameterLimits) -> _Limits:
             continue
         if not numeric:
             raise RuleConfigError(
-                f"{field}.{name}", f"applies only to type integer or float, not {limits.type}"
+                (*field, name), f"applies only to type integer or float, not {limits.type}"
             )
         if not math.isfinite(limit):
-            raise RuleConfigError(f"{field}.{name}", "must be a finite number")
+            raise RuleConfigError((*field, name), "must be a finite number")
     if _empty_range(limits):
         raise RuleConfigError(field, "the lower limit is not below the upper limit: no value fits")
     if limits.min is not None:
@@ -164,13 +164,13 @@ def _compile_limits(key: str, limits: HyperParameterLimits) -> _Limits:
     if limits.enum is not None:
         if not limits.enum:
             raise RuleConfigError(
-                f"{field}.enum", "is empty: no value fits; remove it or add values"
+                (*field, "enum"), "is empty: no value fits; remove it or add values"
             )
         if parse is not None:
             bad = [v for v in limits.enum if parse(v) is None]
             if bad:
                 raise RuleConfigError(
-                    f"{field}.enum", f"{show(bad[0])} is not {type_name}, the key's type"
+                    (*field, "enum"), f"{show(bad[0])} is not {type_name}, the key's type"
                 )
         enum = frozenset(limits.enum)
         if len(limits.enum) <= LISTED:
@@ -185,7 +185,7 @@ def _compile_limits(key: str, limits: HyperParameterLimits) -> _Limits:
             pattern = re.compile(limits.pattern)
         except re.error as error:
             raise RuleConfigError(
-                f"{field}.pattern", f"{show(limits.pattern)} is not a valid regex: {error}"
+                (*field, "pattern"), f"{show(limits.pattern)} is not a valid regex: {error}"
             ) from None
         pattern_message = f"value does not match the pattern {limits.pattern}"
 
@@ -219,13 +219,14 @@ def compile_rule(rule: HyperparametersRule) -> Check:
     for key, compiled in limits.items():
         if allow is not None and not templated_allow and not allow.matches(key):
             raise RuleConfigError(
-                f"keys.{key}",
+                ("keys", key),
                 f"{show(key)} is not in allowKeys, so its limits can never apply; "
                 "add it to allowKeys or remove it",
             )
         if compiled.required and deny.matches(key):
             raise RuleConfigError(
-                f"keys.{key}.required", f"{show(key)} is also denied by denyKeys: no job can pass"
+                ("keys", key, "required"),
+                f"{show(key)} is also denied by denyKeys: no job can pass",
             )
     required = tuple(
         (key, c.path, f"hyperparameter {show(key)} is required; missing")

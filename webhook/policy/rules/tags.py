@@ -73,6 +73,7 @@ def compile_rule(rule: TagsRule) -> Check:
     patterns = {key: pattern for key, pattern in rule.required.items() if pattern is not None}
     controller = rule.controllerTags
     budget = MAX_TAGS - controller
+    check_budget, report_duplicates = rule.budget, rule.duplicates
 
     def check(subject: Subject) -> Iterator[Violation]:
         tags = subject.spec.get("tags")
@@ -90,6 +91,8 @@ def compile_rule(rule: TagsRule) -> Check:
                 continue
             if key in first:
                 duplicates.add(key)
+                if not report_duplicates:
+                    continue
                 yield Violation(
                     ("spec", "tags", index, "key"),
                     f"tag key {show(key)} repeats spec.tags[{first[key]}]; the ACK controller "
@@ -115,7 +118,7 @@ def compile_rule(rule: TagsRule) -> Check:
             if key not in first:
                 must = f" (with a value matching {patterns[key]})" if key in patterns else ""
                 yield Violation(("spec", "tags"), f"tag {show(key)} is required{must}; missing")
-        if len(first) > budget:
+        if check_budget and len(first) > budget:
             yield Violation(("spec", "tags"), _budget(len(first), controller, len(duplicates)))
 
     return check

@@ -35,6 +35,7 @@ from webhook.constraints import messages
 from webhook.constraints.check import SpecChecker, default_checker, find_placeholder
 from webhook.constraints.rules import check_rules
 from webhook.findings import Action, Decision, Finding
+from webhook.model import API_VERSION, KIND, TrainingJobSpec
 from webhook.model.parse import parse
 from webhook.policy.compiled import EMPTY, PolicySet
 from webhook.policy.subject import Subject
@@ -121,21 +122,75 @@ def _root_causes(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.rule == "placeholder" or f.path not in templated]
 
 
-def check_object(obj: Mapping[str, Any], checker: SpecChecker) -> list[Finding]:
-    """Return every finding of the built-in checks on *obj*, all denying."""
-    _, findings = parse(obj)
+def check_object(
+    obj: Mapping[str, Any], checker: SpecChecker, *, full: bool = False
+) -> list[Finding]:
+    """Return every finding of the built-in checks on *obj*, all denying.
+
+    The typed model (pydantic) gives the exact schema errors, but costs more
+    than the rest of the checks together. The constraint walk already meets
+    every value of the spec, and notes when something does not fit the CRD's
+    types; the model runs only then, or when the object's top level or
+    metadata is anything but plain. *full* always runs it (the reference the
+    tests hold the fast path to).
+    """
+    spec = obj.get("spec")
+    spec_findings: list[Finding] = []
+    suspect = True
+    if isinstance(spec, dict):
+        spec_findings, suspect = checker.walk(spec)
+    findings: list[Finding] = []
+    if full or suspect or not _plain(obj, spec):
+        _, findings = parse(obj)
     metadata = obj.get("metadata")
     if isinstance(metadata, dict):
         findings.extend(_check_name(metadata))
-    spec = obj.get("spec")
     if isinstance(spec, dict):
         # A field both the CRD and SageMaker require is reported once, by the CRD.
         missing = {f.path for f in findings if f.rule == "crd.required"}
         findings.extend(
-            f for f in checker(spec) if f.rule != "sagemaker.required" or f.path not in missing
+            f for f in spec_findings if f.rule != "sagemaker.required" or f.path not in missing
         )
         findings.extend(check_rules(spec))
     return findings
+
+
+_TOP_LEVEL: Final = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
+_CRD_REQUIRED: Final = tuple(
+    name for name, info in TrainingJobSpec.model_fields.items() if info.is_required()
+)
+
+
+def _plain(obj: Mapping[str, Any], spec: Any) -> bool:
+    """True when the typed model could only agree with the walk.
+
+    That is when what it types outside the spec walk (the top level, metadata,
+    the CRD's required fields) is all as the CRD wants.
+    """
+    if obj.get("apiVersion") != API_VERSION or obj.get("kind") != KIND:
+        return False
+    if not _TOP_LEVEL.issuperset(obj) or obj.get("status") is not None:
+        return False
+    metadata = obj.get("metadata")
+    if type(metadata) is not dict or type(spec) is not dict:
+        return False
+    for name in ("name", "generateName", "namespace"):
+        value = metadata.get(name)
+        if value is not None and type(value) is not str:
+            return False
+    for name in ("labels", "annotations"):
+        value = metadata.get(name)
+        if value is not None and (
+            type(value) is not dict
+            or not all(type(k) is str and type(v) is str for k, v in value.items())
+        ):
+            return False
+    finalizers = metadata.get("finalizers")
+    if finalizers is not None and (
+        type(finalizers) is not list or not all(type(f) is str for f in finalizers)
+    ):
+        return False
+    return all(spec.get(name) is not None for name in _CRD_REQUIRED)
 
 
 def _check_name(metadata: Mapping[str, Any]) -> list[Finding]:

@@ -46,6 +46,11 @@ Check: TypeAlias = Callable[[Any, Trail, list[Finding]], None]
 
 _NO_LIMIT: Final = 2**63
 
+#: Put in the findings when the walk meets what the CRD's schema rejects (a value of
+#: the wrong type, an unknown field, a null list item or map value): the caller then
+#: runs the typed model for the exact messages. :meth:`SpecChecker.__call__` removes it.
+SUSPECT: Final = Finding("internal", (), "the typed model has more to say")
+
 
 def find_placeholder(value: str) -> str | None:
     """Return the first unsubstituted template placeholder in *value*, if any."""
@@ -102,13 +107,16 @@ class _Compiler:
 
         def check(value: Any, trail: Trail, out: list[Finding]) -> None:
             if type(value) is not dict:
+                out.append(SUSPECT)
                 return
             for name, message in required:
                 if value.get(name) is None:
                     _report(out, "sagemaker.required", (trail, name), message)
             for name, item in value.items():
                 member = checks.get(name)
-                if member is not None and item is not None:
+                if member is None:
+                    out.append(SUSPECT)
+                elif item is not None:
                     member(item, (trail, name), out)
 
         for name, member in shape.members.items():
@@ -126,6 +134,7 @@ class _Compiler:
 
         def check(value: Any, trail: Trail, out: list[Finding]) -> None:
             if type(value) is not str:
+                out.append(SUSPECT)
                 return
             if not free and ("$" in value or "<" in value):
                 placeholder = find_placeholder(value)
@@ -152,12 +161,15 @@ class _Compiler:
 
         def check(value: Any, trail: Trail, out: list[Finding]) -> None:
             if type(value) is not list:
+                out.append(SUSPECT)
                 return
             count = len(value)
             if count < low or count > high:
                 _report(out, "sagemaker.list-size", trail, messages.size(count, shape, "item"))
             for index, item in enumerate(value):
-                if item is not None:
+                if item is None:
+                    out.append(SUSPECT)
+                else:
                     member(item, (trail, index), out)
 
         return check
@@ -171,6 +183,7 @@ class _Compiler:
 
         def check(value: Any, trail: Trail, out: list[Finding]) -> None:
             if type(value) is not dict:
+                out.append(SUSPECT)
                 return
             count = len(value)
             if count < low or count > high:
@@ -180,7 +193,11 @@ class _Compiler:
                 entry = (trail, key)
                 if type(key) is str:
                     key_check(key, entry, out)
-                if item is not None:
+                else:
+                    out.append(SUSPECT)
+                if item is None:
+                    out.append(SUSPECT)
+                else:
                     values(item, entry, out)
 
         return check
@@ -188,6 +205,8 @@ class _Compiler:
 
 def _nothing(value: Any, trail: Trail, out: list[Finding]) -> None:
     """Booleans carry no constraint beyond their type."""
+    if type(value) is not bool:
+        out.append(SUSPECT)
 
 
 def _integer(shape: IntShape) -> Check:
@@ -197,6 +216,7 @@ def _integer(shape: IntShape) -> Check:
 
     def check(value: Any, trail: Trail, out: list[Finding]) -> None:
         if type(value) is not int:
+            out.append(SUSPECT)
             return
         if value > overflow:
             _report(out, "sagemaker.int32", trail, messages.int32(value))
@@ -229,9 +249,15 @@ class SpecChecker:
 
     def __call__(self, spec: Mapping[str, Any]) -> list[Finding]:
         """Return every violation of the SageMaker API's constraints in *spec*."""
+        return self.walk(spec)[0]
+
+    def walk(self, spec: Mapping[str, Any]) -> tuple[list[Finding], bool]:
+        """The violations, and whether *spec* has something the CRD's schema rejects."""
         out: list[Finding] = []
         self._check(spec, (None, "spec"), out)
-        return out
+        if SUSPECT not in out:
+            return out, False
+        return [finding for finding in out if finding is not SUSPECT], True
 
 
 @functools.cache

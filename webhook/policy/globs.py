@@ -23,8 +23,14 @@ def _escape(value: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(fnmatch.translate(pattern))
+def _filled(pattern: str, namespace: str, name: str, job_name: str) -> re.Pattern[str]:
+    """The regex of *pattern* with its placeholders filled (cached: few distinct values)."""
+    filled = (
+        pattern.replace("{namespace}", _escape(namespace))
+        .replace("{name}", _escape(name))
+        .replace("{trainingJobName}", _escape(job_name))
+    )
+    return re.compile(fnmatch.translate(filled))
 
 
 class Globs:
@@ -45,19 +51,13 @@ class Globs:
         if self._static is not None and self._static.match(value):
             return True
         for pattern in self._templated:
-            filled = pattern if subject is None else self.fill(pattern, subject)
-            if _compiled(filled).match(value):
+            if subject is None:
+                regex = _filled(pattern, "", "", "")
+            else:
+                regex = _filled(pattern, subject.namespace, subject.name, subject.training_job_name)
+            if regex.match(value):
                 return True
         return False
-
-    @staticmethod
-    def fill(pattern: str, subject: Subject) -> str:
-        """Substitute the placeholders of *pattern*, escaped for globbing."""
-        return (
-            pattern.replace("{namespace}", _escape(subject.namespace))
-            .replace("{name}", _escape(subject.name))
-            .replace("{trainingJobName}", _escape(subject.training_job_name))
-        )
 
     def describe(self, subject: Subject | None = None, limit: int = 5) -> str:
         """The allowed globs, placeholders filled, for a message."""

@@ -12,6 +12,7 @@ import importlib.resources
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from webhook import __version__
 from webhook.catalog import RULES
@@ -23,15 +24,19 @@ from webhook.text import did_you_mean, suggestion
 USAGE_ERROR = 2
 
 
-def examples_dir() -> str:
-    """The folder of bundled example manifests (one valid, one not).
+EXAMPLE_MANIFESTS = ("training-job-invalid.yaml", "training-job.yaml")
+
+
+def example_manifests() -> list[str]:
+    """The bundled example manifests (one valid, one not).
 
     Relative to the working directory when below it, so findings read
     ``webhook/examples/...`` in a checkout.
     """
     folder = os.path.abspath(str(importlib.resources.files("webhook") / "examples"))
     relative = os.path.relpath(folder)
-    return folder if relative.startswith("..") else relative
+    base = folder if relative.startswith("..") else relative
+    return [os.path.join(base, name) for name in EXAMPLE_MANIFESTS]
 
 
 def _rule_action(text: str) -> tuple[str, Action]:
@@ -153,6 +158,43 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_options(mutate)
     _add_request_options(mutate)
 
+    serve = sub.add_parser(
+        "serve",
+        help="run the admission webhook (HTTPS)",
+        description=(
+            "Serve POST /validate and /mutate (AdmissionReview v1) and GET /healthz, "
+            "/readyz, /metrics over TLS. Certificates: --tls-cert-file and --tls-key-file, "
+            "or --cert-dir with tls.crt, tls.key (and ca.crt); with none there, a CA and a "
+            "serving certificate are generated into --cert-dir. Policy files and "
+            "certificates are reloaded when they change."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8443, help="port (0: any free port)")
+    serve.add_argument("--tls-cert-file", type=Path, help="serving certificate (PEM)")
+    serve.add_argument("--tls-key-file", type=Path, help="its private key (PEM)")
+    serve.add_argument(
+        "--cert-dir",
+        type=Path,
+        help="folder with tls.crt, tls.key, ca.crt; generated when empty "
+        "(default: $XDG_STATE_HOME/trainingjob-guard/certs)",
+    )
+    serve.add_argument(
+        "--dns-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="extra DNS name for a generated certificate (repeatable), e.g. the Service's",
+    )
+    serve.add_argument(
+        "--reload-interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="how often to look for changed policy files and certificates",
+    )
+    _add_policy_options(serve)
+
     test = sub.add_parser(
         "test",
         help="run policy test folders (policy.yaml + tests/cases.yaml)",
@@ -185,10 +227,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         paths: list[str] = list(args.paths)
         if args.examples:
-            paths.append(examples_dir())
+            paths.extend(example_manifests())
         if not paths:
             parser.error("validate needs at least one PATH (or --examples)")
         code = commands.validate(args, paths)
+    elif args.command == "serve":
+        code = commands.serve(args)
     elif args.command == "mutate":
         code = commands.mutate(args)
     elif args.command == "test":

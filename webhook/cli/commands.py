@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,27 @@ def _defaulted(data: Any, policies: PolicySet, who: Requester) -> Any:
 
 def _dump(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``serve``: the admission webhook over TLS until SIGTERM."""
+    from webhook.server.serve import ServeOptions, run  # noqa: PLC0415 (only when serving)
+
+    policy_paths: tuple[str, ...] = ()
+    if not args.no_policy:
+        policy_paths = tuple(str(p) for p in args.policy) or (str(baseline_policy()),)
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        policy_paths=policy_paths,
+        actions=dict(args.rule_action),
+        cert_file=args.tls_cert_file,
+        key_file=args.tls_key_file,
+        cert_dir=args.cert_dir,
+        dns_names=tuple(args.dns_name),
+        reload_interval=args.reload_interval,
+    )
+    return asyncio.run(run(options))
 
 
 def test(args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""The admission webhook server: AdmissionReview over HTTPS, reloads, metrics."""

@@ -1,0 +1,237 @@
+"""AdmissionReview ``admission.k8s.io/v1``: the typed wire format and the pure handlers.
+
+``validate`` and ``mutate`` take a parsed request and the engine's
+configuration and return an :class:`Answer`; :func:`response` turns it into
+the AdmissionReview the API server reads. Nothing here does I/O, so the
+HTTP layer stays thin and every decision is the one ``validate`` gives in CI.
+
+Operations: CREATE is defaulted (``/mutate``) and validated (``/validate``);
+UPDATE follows the controller's rules (no defaults); DELETE is always
+allowed. Requests for other kinds, the status subresource or CONNECT are
+allowed and noted: a webhook registered too widely must not block unrelated
+resources.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict
+
+from webhook.engine import Config, review
+from webhook.findings import Action, Finding
+from webhook.model import GROUP, KIND
+from webhook.policy.subject import Subject
+from webhook.request import Context
+
+API_VERSION: Final = "admission.k8s.io/v1"
+
+# The API server's warning recorder (k8s.io/apiserver/pkg/endpoints/filters/warning.go)
+# truncates each warning to 256 runes once the total passes 4096: stay within both.
+WARNING_CHARS: Final = 256
+WARNINGS_TOTAL_CHARS: Final = 4096
+
+
+class _Wire(BaseModel):
+    """Wire types ignore fields they do not use, as Kubernetes clients do."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class GroupVersionKind(_Wire):
+    """``request.kind``."""
+
+    group: str = ""
+    version: str = ""
+    kind: str = ""
+
+
+class UserInfo(_Wire):
+    """``request.userInfo``: who is asking."""
+
+    username: str = ""
+    groups: list[str] = []
+
+
+class AdmissionRequest(_Wire):
+    """``request`` of an AdmissionReview."""
+
+    uid: str
+    kind: GroupVersionKind
+    subResource: str | None = None  # noqa: N815 (the wire format's name)
+    name: str = ""
+    namespace: str = ""
+    operation: Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]
+    userInfo: UserInfo = UserInfo()  # noqa: N815
+    object: dict[str, Any] | None = None
+    oldObject: dict[str, Any] | None = None  # noqa: N815
+    dryRun: bool = False  # noqa: N815
+
+
+class AdmissionReview(_Wire):
+    """An AdmissionReview as the API server sends it."""
+
+    apiVersion: Literal["admission.k8s.io/v1"]  # noqa: N815
+    kind: Literal["AdmissionReview"]
+    request: AdmissionRequest
+
+
+Decision = Literal["allowed", "denied", "warned", "ignored", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the webhook says about one request."""
+
+    allowed: bool
+    decision: Decision
+    code: int = 200
+    message: str = ""
+    warnings: tuple[str, ...] = ()
+    patch: tuple[dict[str, Any], ...] = ()
+    findings: tuple[Finding, ...] = field(default=())
+    """Every finding (for metrics and the decision log)."""
+
+
+def is_training_job(request: AdmissionRequest) -> bool:
+    """True for the TrainingJob resource itself (not its status subresource)."""
+    kind = request.kind
+    return kind.group == GROUP and kind.kind == KIND and not request.subResource
+
+
+def context_of(request: AdmissionRequest) -> Context:
+    """The engine's view of the request."""
+    return Context(
+        request.operation,
+        namespace=request.namespace or None,
+        user=request.userInfo.username or None,
+        groups=tuple(request.userInfo.groups),
+        dry_run=request.dryRun,
+    )
+
+
+def _missing_object(request: AdmissionRequest) -> Answer | None:
+    if request.operation in ("CREATE", "UPDATE") and request.object is None:
+        return Answer(False, "error", 400, f"request.object is missing on {request.operation}")
+    if request.operation == "UPDATE" and request.oldObject is None:
+        return Answer(False, "error", 400, "request.oldObject is missing on UPDATE")
+    return None
+
+
+def validate(request: AdmissionRequest, config: Config) -> Answer:
+    """``/validate``: the decision on the (already defaulted) object."""
+    if not is_training_job(request) or request.operation in ("DELETE", "CONNECT"):
+        return Answer(True, "ignored")
+    problem = _missing_object(request)
+    if problem is not None:
+        return problem
+    assert request.object is not None
+    decision = review(
+        request.object,
+        old=request.oldObject,
+        context=context_of(request),
+        config=_without_mutation(config),
+    )
+    warnings = tuple(f for f in decision.findings if f.action is Action.WARN)
+    if decision.allowed:
+        return Answer(
+            True,
+            "warned" if warnings else "allowed",
+            warnings=fit_warnings(warnings),
+            findings=decision.findings,
+        )
+    return Answer(
+        False,
+        "denied",
+        403,
+        denial_message(request, decision.denials),
+        fit_warnings(warnings),
+        findings=decision.findings,
+    )
+
+
+def _without_mutation(config: Config) -> Config:
+    if not config.mutate:
+        return config
+    return Config(config.actions, config.checker, config.policies, mutate=False)
+
+
+def mutate(request: AdmissionRequest, config: Config) -> Answer:
+    """``/mutate``: the org defaults of the applying policies, on CREATE only.
+
+    The mutating webhook never denies: the validating one, which runs after
+    the API server's schema check, decides.
+    """
+    if not is_training_job(request) or request.operation != "CREATE":
+        return Answer(True, "ignored")
+    problem = _missing_object(request)
+    if problem is not None:
+        return problem
+    obj = request.object
+    assert obj is not None
+    if not config.policies:
+        return Answer(True, "allowed")
+    subject = Subject.of(obj, context_of(request))
+    patch = config.policies.select(subject).patch(obj, subject)
+    return Answer(True, "allowed", patch=tuple(patch))
+
+
+def denial_message(request: AdmissionRequest, denials: Sequence[Finding]) -> str:
+    """Every denial with its path, in one message kubectl prints as it is."""
+    name = request.name or object_name(request.object)
+    where = f"{request.namespace}/{name}" if request.namespace else name
+    count = len(denials)
+    lines = [f"TrainingJob {where} has {count} violation{'s' if count != 1 else ''}:"]
+    lines.extend(
+        f"- {finding.where}: {finding.message} [{finding.rule}]"
+        if finding.where
+        else f"- {finding.message} [{finding.rule}]"
+        for finding in denials
+    )
+    return "\n".join(lines)
+
+
+def object_name(obj: dict[str, Any] | None) -> str:
+    """``metadata.name`` of *obj*, or ``(unnamed)``."""
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) and name else "(unnamed)"
+
+
+def fit_warnings(findings: Sequence[Finding]) -> tuple[str, ...]:
+    """Warnings within the API server's limits: 256 characters each, 4096 in all."""
+    out: list[str] = []
+    total = 0
+    for index, finding in enumerate(findings):
+        text = f"{finding.where}: {finding.message}" if finding.where else finding.message
+        text = f"{text} [{finding.rule}]"
+        if len(text) > WARNING_CHARS:
+            text = text[: WARNING_CHARS - 3] + "..."
+        left = len(findings) - index
+        if total + len(text) > WARNINGS_TOTAL_CHARS - 64 and left > 1:
+            out.append(f"... and {left} more warnings (trainingjob-guard validate shows all)")
+            break
+        out.append(text)
+        total += len(text)
+    return tuple(out)
+
+
+def response(uid: str, answer: Answer) -> bytes:
+    """The AdmissionReview the API server reads, as JSON."""
+    body: dict[str, Any] = {"uid": uid, "allowed": answer.allowed}
+    if not answer.allowed:
+        body["status"] = {
+            "code": answer.code,
+            "reason": "Forbidden" if answer.code == 403 else "BadRequest",
+            "message": answer.message,
+        }
+    if answer.warnings:
+        body["warnings"] = list(answer.warnings)
+    if answer.patch:
+        body["patchType"] = "JSONPatch"
+        body["patch"] = base64.b64encode(orjson.dumps(list(answer.patch))).decode()
+    return orjson.dumps({"apiVersion": API_VERSION, "kind": "AdmissionReview", "response": body})

@@ -1,0 +1,232 @@
+"""The ASGI application: AdmissionReview in, AdmissionReview out, plus health and metrics.
+
+``POST /validate`` and ``POST /mutate`` are answered by a plain ASGI handler:
+the API server calls them on every ``kubectl apply``, and a framework's
+per-request machinery (routing, dependency injection, response models) would
+cost more than the decision itself. Everything else (``/healthz``,
+``/readyz``, ``/metrics``) is a small FastAPI application behind it.
+
+Every failure gets a deliberate answer: a body that is not JSON, not an
+AdmissionReview v1, too large, or a bug in a check is answered with a clear
+message, never with a traceback and never with ``allowed: true``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Final
+
+import orjson
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from webhook.server import admission
+from webhook.server.state import ServerState
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: The API server accepts request bodies up to 3 MiB and an AdmissionReview carries the
+#: object and the old object (each up to etcd's ~1.5 MiB): 7 MiB covers both with room.
+MAX_BODY_BYTES: Final = 7 * 1024 * 1024
+
+HANDLERS: Final = {"/validate": admission.validate, "/mutate": admission.mutate}
+_JSON: Final = [(b"content-type", b"application/json")]
+
+
+class BodyTooLargeError(Exception):
+    """The request body is over the limit."""
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """Read the whole body, or raise BodyTooLargeError as soon as it passes *limit*."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLargeError
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send(send: Send, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": _JSON})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error(message: str) -> bytes:
+    return orjson.dumps({"error": message})
+
+
+def build_app(state: ServerState, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
+    """The application serving *state*."""
+    operations = _operations_app(state)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        handler = HANDLERS.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if handler is None:
+            await operations(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            await _send(send, 405, _error("use POST with an AdmissionReview"))
+            return
+        await _admit(state, scope, receive, send, max_body)
+
+    return app
+
+
+class _Exchange:
+    """One admission request on its way to an answer: where to send it, what to count."""
+
+    __slots__ = ("endpoint", "send", "start", "state")
+
+    def __init__(self, state: ServerState, send: Send, endpoint: str) -> None:
+        self.state = state
+        self.send = send
+        self.endpoint = endpoint
+        self.start = time.perf_counter()
+
+    async def reject(self, status: int, message: str) -> None:
+        """An HTTP error: the request is not an AdmissionReview we can answer."""
+        await _send(self.send, status, _error(message))
+        seconds = time.perf_counter() - self.start
+        self.state.metrics.observe(self.endpoint, "UNKNOWN", "error", seconds)
+        self.state.log(
+            "bad-request", "warning", endpoint=self.endpoint, status=status, error=message
+        )
+
+    async def answer(
+        self, uid: str, answer: admission.Answer, request: admission.AdmissionRequest | None
+    ) -> None:
+        """An AdmissionReview response, counted and logged."""
+        await _send(self.send, 200, admission.response(uid, answer))
+        seconds = time.perf_counter() - self.start
+        operation = request.operation if request else "UNKNOWN"
+        self.state.metrics.observe(
+            self.endpoint, operation, answer.decision, seconds, answer.findings
+        )
+        name = ""
+        if request is not None:
+            name = request.name or admission.object_name(request.object)
+        self.state.log(
+            "decision",
+            endpoint=self.endpoint,
+            uid=uid,
+            kind=request.kind.kind if request else "",
+            namespace=request.namespace if request else "",
+            name=name,
+            operation=operation,
+            decision=answer.decision,
+            rules=sorted({f.rule for f in answer.findings if f.action.value != "audit"}),
+            audit=sorted({f.rule for f in answer.findings if f.action.value == "audit"}),
+            patched=len(answer.patch),
+            dryRun=request.dryRun if request else False,
+            latencyMs=round(seconds * 1000, 3),
+        )
+
+
+async def _admit(
+    state: ServerState, scope: Scope, receive: Receive, send: Send, max_body: int
+) -> None:
+    exchange = _Exchange(state, send, scope["path"].lstrip("/"))
+    too_large = f"body over {max_body} bytes"
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > max_body:
+            await exchange.reject(413, too_large)
+            return
+    try:
+        body = await read_body(receive, max_body)
+    except BodyTooLargeError:
+        await exchange.reject(413, too_large)
+        return
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        await exchange.reject(400, f"body is not JSON: {error}")
+        return
+    if not isinstance(data, dict) or data.get("kind") != "AdmissionReview":
+        await exchange.reject(400, "body is not an AdmissionReview")
+        return
+    if data.get("apiVersion") != admission.API_VERSION:
+        await exchange.reject(
+            400,
+            f"AdmissionReview {data.get('apiVersion')!r} is not supported: only "
+            f"{admission.API_VERSION}; register the webhook with admissionReviewVersions: [v1]",
+        )
+        return
+    try:
+        request = admission.AdmissionReview.model_validate(data).request
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_url=False)
+        )
+        message = f"invalid AdmissionReview: {problems}"
+        uid = _uid(data)
+        if uid is None:
+            await exchange.reject(400, message)
+        else:
+            await exchange.answer(uid, admission.Answer(False, "error", 400, message), None)
+        return
+    config = state.config  # one configuration for the whole request, whatever reloads do
+    try:
+        answer = HANDLERS[scope["path"]](request, config)
+    except Exception as error:  # a bug must deny with a message, not 500 with a traceback
+        state.log("internal-error", "error", uid=request.uid, error=repr(error))
+        answer = admission.Answer(False, "error", 500, "trainingjob-guard failed: see its log")
+    await exchange.answer(request.uid, answer, request)
+
+
+def _uid(data: dict[str, Any]) -> str | None:
+    request = data.get("request")
+    uid = request.get("uid") if isinstance(request, dict) else None
+    return uid if isinstance(uid, str) and uid else None
+
+
+def _operations_app(state: ServerState) -> FastAPI:
+    app = FastAPI(title="trainingjob-guard", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Ready: a policy set is loaded and the serving certificate is valid."""
+        problems = []
+        expiry = state.certificate_seconds()
+        if expiry is not None and expiry <= 0:
+            problems.append("the serving certificate has expired")
+        status = 200 if not problems else 503
+        return JSONResponse(
+            {
+                "status": "ok" if not problems else "not ready",
+                "problems": problems,
+                "policies": [p.id for p in state.config.policies.policies],
+                "lastReloadError": state.last_reload_error,
+                "certificateExpiresInSeconds": expiry,
+            },
+            status_code=status,
+        )
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus metrics."""
+        expiry = state.certificate_seconds()
+        if expiry is not None:
+            state.metrics.certificate_expiry.set(expiry)
+        return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app

@@ -1,0 +1,155 @@
+"""``trainingjob-guard serve``: the webhook on uvicorn, over TLS only.
+
+Certificates come from ``--tls-cert-file``/``--tls-key-file``, or from
+``--cert-dir`` holding ``tls.crt``, ``tls.key`` and ``ca.crt`` (the file names
+of a Kubernetes TLS Secret and of cert-manager); with neither, a CA and a
+serving certificate are generated into the cert dir. One event loop serves
+requests; a background task polls the policy files and the certificate every
+``reload_interval`` seconds and swaps in what changed (a mounted ConfigMap or
+Secret changes through a symlink swap, which the polling sees). uvicorn
+finishes in-flight requests on SIGTERM before it exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import ssl
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from webhook.certs import CertFiles, CertificateError, RotatingContext, ensure_cert_dir
+from webhook.findings import Action
+from webhook.policy.load import PolicyLoadError
+from webhook.server.app import MAX_BODY_BYTES, build_app
+from webhook.server.state import JsonLog, ServerState
+
+
+def default_cert_dir() -> Path:
+    """Where generated certificates go when no ``--cert-dir`` is given."""
+    state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(state_home) / "trainingjob-guard" / "certs"
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What ``serve`` was asked to do."""
+
+    host: str = "127.0.0.1"
+    port: int = 8443
+    policy_paths: tuple[str, ...] = ()
+    actions: Mapping[str, Action] = field(default_factory=dict)
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    cert_dir: Path | None = None
+    dns_names: tuple[str, ...] = ()
+    reload_interval: float = 2.0
+    max_body: int = MAX_BODY_BYTES
+    graceful_seconds: int = 15
+
+
+def certificates(options: ServeOptions, log: JsonLog) -> CertFiles:
+    """The certificate files to serve with, generated when there are none."""
+    if options.cert_file or options.key_file:
+        if not (options.cert_file and options.key_file):
+            raise CertificateError("--tls-cert-file and --tls-key-file go together")
+        return CertFiles(options.cert_file, options.key_file, None)
+    cert_dir = options.cert_dir or default_cert_dir()
+    files, generated = ensure_cert_dir(cert_dir, options.dns_names)
+    if generated:
+        log("certificates-generated", directory=str(cert_dir), ca=str(files.ca))
+    return files
+
+
+def banner(options: ServeOptions, files: CertFiles, port: int, policies: Sequence[str]) -> str:
+    """How to call the running server, printed once it listens."""
+    host = "localhost" if options.host in ("127.0.0.1", "::1", "localhost") else options.host
+    ca = files.ca or files.cert
+    example = Path(__file__).resolve().parent.parent / "examples" / "admission-review.json"
+    return "\n".join(
+        [
+            f"trainingjob-guard is serving https://{host}:{port} "
+            f"(policies: {', '.join(policies) or 'none'})",
+            f"  CA bundle:  {ca}",
+            "  endpoints:  POST /validate, POST /mutate (AdmissionReview v1); "
+            "GET /healthz, /readyz, /metrics",
+            "  try it:",
+            f"    curl --cacert {ca} https://{host}:{port}/readyz",
+            f"    curl --cacert {ca} -H 'Content-Type: application/json' "
+            f"--data @{example} https://{host}:{port}/validate",
+            "",
+        ]
+    )
+
+
+async def _watch(state: ServerState, rotating: RotatingContext, interval: float) -> None:
+    signature = rotating.signature()
+    while True:
+        await asyncio.sleep(interval)
+        await asyncio.to_thread(state.reload_policies_if_changed)
+        current = rotating.signature()
+        if current != signature:
+            signature = current
+            try:
+                rotating.reload()
+            except CertificateError as error:
+                state.metrics.certificate_reloads.labels("failure").inc()
+                state.log("certificate-reload-failed", "error", error=str(error))
+            else:
+                state.metrics.certificate_reloads.labels("success").inc()
+                state.log("certificate-reloaded", expires=str(rotating.expiry))
+
+
+async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
+    """Serve until SIGINT / SIGTERM; return the exit code."""
+    log = log or JsonLog()
+    try:
+        state = ServerState.load(options.policy_paths, options.actions, log)
+        files = certificates(options, log)
+        rotating = RotatingContext(files.cert, files.key)
+    except PolicyLoadError as error:
+        for problem in error.errors:
+            print(problem, file=sys.stderr)
+        return 2
+    except CertificateError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    state.certificate_file = files.cert
+
+    def ssl_context(_config: uvicorn.Config, _default: object) -> ssl.SSLContext:
+        return rotating.context
+
+    config = uvicorn.Config(
+        build_app(state, options.max_body),
+        host=options.host,
+        port=options.port,
+        ssl_context_factory=ssl_context,
+        loop="uvloop",
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=options.graceful_seconds,
+    )
+    server = uvicorn.Server(config)
+    watcher = asyncio.create_task(_watch(state, rotating, options.reload_interval))
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.01)
+    if server.started:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        policies = [p.id for p in state.config.policies.policies]
+        log("serving", host=options.host, port=port, policies=policies)
+        sys.stdout.write(banner(options, files, port, policies))
+        sys.stdout.flush()
+    await serving
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
+    log("stopped")
+    return 0 if server.started else 1

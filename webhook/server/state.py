@@ -1,0 +1,139 @@
+"""The server's mutable state: the engine configuration in force, and how it is replaced.
+
+Requests read :attr:`ServerState.config` once and keep that object for the
+whole request, so a reload (a new object assigned in one step) never changes
+the rules in the middle of a decision and never fails a request in flight.
+A policy change that does not load keeps the last good policies, says why in
+the log and counts a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from webhook.certs import CertificateError, seconds_to_expiry
+from webhook.engine import Config
+from webhook.findings import Action
+from webhook.policy.compiled import EMPTY
+from webhook.policy.load import PolicyLoadError, load_policies, policy_files
+from webhook.server.metrics import Metrics
+
+
+class JsonLog:
+    """One JSON object per line: what log collectors in a cluster parse best.
+
+    Callers pass only ids, names, rule ids and numbers: never a hyperparameter
+    or environment value (decision lines carry rule ids, not messages).
+    """
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self._stream = stream
+
+    def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
+        """Write one line."""
+        record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": level}
+        record["event"] = event
+        record.update(fields)
+        stream = self._stream or sys.stderr
+        stream.write(orjson.dumps(record, default=str).decode() + "\n")
+        stream.flush()
+
+
+def files_signature(paths: Sequence[str | Path]) -> tuple[tuple[str, int, int, int], ...]:
+    """What changes when a policy file changes, appears or goes.
+
+    Real paths are part of it, so the swap of the ``..data`` symlink through
+    which Kubernetes updates a mounted ConfigMap shows too.
+    """
+    signature = []
+    for file in policy_files(paths):
+        try:
+            real = os.path.realpath(file)
+            status = os.stat(real)
+        except OSError:
+            signature.append((str(file), -1, -1, -1))
+            continue
+        signature.append((real, status.st_mtime_ns, status.st_size, status.st_ino))
+    return tuple(signature)
+
+
+@dataclass(slots=True)
+class ServerState:
+    """What the running server shares between requests and the reload loop."""
+
+    config: Config
+    policy_paths: tuple[str, ...] = ()
+    """Policy files or folders to load (empty: no policy at all)."""
+    actions: Mapping[str, Action] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
+    log: JsonLog = field(default_factory=JsonLog)
+    policy_signature: tuple[tuple[str, int, int, int], ...] = ()
+    last_reload_error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    certificate_file: Path | None = None
+    """The serving certificate, for readiness and the expiry metric."""
+
+    def certificate_seconds(self) -> float | None:
+        """Seconds until the serving certificate expires (None without one)."""
+        if self.certificate_file is None:
+            return None
+        try:
+            return seconds_to_expiry(self.certificate_file)
+        except CertificateError:
+            return 0.0
+
+    @classmethod
+    def load(
+        cls,
+        policy_paths: Sequence[str | Path],
+        actions: Mapping[str, Action] | None = None,
+        log: JsonLog | None = None,
+    ) -> ServerState:
+        """Load the policies once (raises PolicyLoadError: the server must not start without)."""
+        paths = tuple(str(p) for p in policy_paths)
+        policies = load_policies(paths) if paths else EMPTY
+        state = cls(
+            Config(actions=dict(actions or {}), policies=policies, mutate=False),
+            paths,
+            dict(actions or {}),
+            log=log or JsonLog(),
+        )
+        state.policy_signature = files_signature(paths) if paths else ()
+        state.metrics.policies.set(len(policies))
+        return state
+
+    def reload_policies_if_changed(self) -> bool | None:
+        """Reload when the policy files changed: True loaded, False kept the old, None unchanged."""
+        if not self.policy_paths:
+            return None
+        signature = files_signature(self.policy_paths)
+        if signature == self.policy_signature:
+            return None
+        self.policy_signature = signature
+        try:
+            policies = load_policies(self.policy_paths)
+        except PolicyLoadError as error:
+            self.last_reload_error = str(error)
+            self.metrics.reloads.labels("failure").inc()
+            self.log(
+                "policy-reload-failed",
+                "error",
+                errors=[str(e) for e in error.errors],
+                kept=len(self.config.policies),
+            )
+            return False
+        self.config = Config(actions=self.actions, policies=policies, mutate=False)
+        self.last_reload_error = None
+        self.metrics.reloads.labels("success").inc()
+        self.metrics.policies.set(len(policies))
+        self.log("policy-reloaded", policies=[p.id for p in policies.policies])
+        return True

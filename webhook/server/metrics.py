@@ -7,6 +7,7 @@ a namespace, a name or a user (unbounded, and the decision log has them).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -65,6 +66,16 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Labelled children, looked up once: labels() validates its arguments on every call.
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric._name, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def observe(
         self,
         endpoint: str,
@@ -74,10 +85,10 @@ class Metrics:
         findings: Iterable[Finding] = (),
     ) -> None:
         """Count one answered request."""
-        self.requests.labels(endpoint, operation, decision).inc()
-        self.latency.labels(endpoint).observe(seconds)
+        self._child(self.requests, endpoint, operation, decision).inc()
+        self._child(self.latency, endpoint).observe(seconds)
         for finding in findings:
-            self.findings.labels(finding.rule, finding.action.value).inc()
+            self._child(self.findings, finding.rule, finding.action.value).inc()
 
     def render(self) -> bytes:
         """The text exposition format."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import ssl
 import sys
 from collections.abc import Mapping, Sequence
@@ -91,6 +92,7 @@ async def _watch(state: ServerState, rotating: RotatingContext, interval: float)
     signature = rotating.signature()
     while True:
         await asyncio.sleep(interval)
+        state.log.flush()
         await asyncio.to_thread(state.reload_policies_if_changed)
         current = rotating.signature()
         if current != signature:
@@ -137,6 +139,10 @@ async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
         timeout_graceful_shutdown=options.graceful_seconds,
     )
     server = uvicorn.Server(config)
+    # uvicorn stops gracefully on SIGTERM / SIGINT, then raises the signal again for the
+    # handler it found installed: make that ours, so the process logs and exits 0.
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: setattr(server, "should_exit", True))
     watcher = asyncio.create_task(_watch(state, rotating, options.reload_interval))
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
@@ -152,4 +158,5 @@ async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
     log("stopped")
+    log.flush()
     return 0 if server.started else 1

@@ -33,6 +33,9 @@ class JsonLog:
 
     Callers pass only ids, names, rule ids and numbers: never a hyperparameter
     or environment value (decision lines carry rule ids, not messages).
+    Decision lines are not flushed one by one (a write per request would cost
+    more than the decision); :meth:`flush` runs on every reload tick and at
+    shutdown, and other events flush at once.
     """
 
     def __init__(self, stream: IO[str] | None = None) -> None:
@@ -45,7 +48,12 @@ class JsonLog:
         record.update(fields)
         stream = self._stream or sys.stderr
         stream.write(orjson.dumps(record, default=str).decode() + "\n")
-        stream.flush()
+        if event != "decision":
+            stream.flush()
+
+    def flush(self) -> None:
+        """Write out buffered lines."""
+        (self._stream or sys.stderr).flush()
 
 
 def files_signature(paths: Sequence[str | Path]) -> tuple[tuple[str, int, int, int], ...]:

@@ -36,6 +36,7 @@ that applies of:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterator
@@ -166,20 +167,33 @@ def _value_kind(key: str, value: str) -> tuple[str, str] | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _key_class(key: str) -> tuple[str | None, bool]:
+    """What a key's name says it holds, and whether it is a token key (None, False: nothing).
+
+    Cached: the same keys come back in every job; key names are not secret,
+    only values are (values are never cached).
+    """
+    words = [word.lower() for word in _WORDS.findall(key)]
+    if words and words[-1] in _REFERENCE_WORDS:
+        return None, False
+    found = _PASSWORD_KEY.search(key)
+    if found is not None and found.lastgroup is not None:
+        return _KEY_KINDS[found.lastgroup], False
+    return None, "token" in words
+
+
 def _key_kind(key: str, value: str) -> str | None:
     """What a password-like key holds, when its value looks set; else None."""
+    held, token = _key_class(key)
+    if held is None and not token:
+        return None
     stripped = value.strip()
     if not stripped or stripped.lower() in _NOT_SECRET or _REFERENCE_VALUE.match(stripped):
         return None
-    words = [word.lower() for word in _WORDS.findall(key)]
-    if words and words[-1] in _REFERENCE_WORDS:
-        return None
-    found = _PASSWORD_KEY.search(key)
-    if found is not None and found.lastgroup is not None:
-        return _KEY_KINDS[found.lastgroup]
-    if "token" in words and _TOKEN_LIKE.fullmatch(stripped):
-        return _KEY_KINDS["token"]
-    return None
+    if held is not None:
+        return held
+    return _KEY_KINDS["token"] if _TOKEN_LIKE.fullmatch(stripped) else None
 
 
 def _findings(key: str, value: str, where: str) -> str | None:

@@ -26,6 +26,7 @@ import argparse
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -113,8 +114,6 @@ def wait_for_port(process: subprocess.Popen[str], pattern: str, timeout: float =
 
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -123,8 +122,6 @@ def free_port() -> int:
 
 def wait_tls(port: int, timeout: float = 30) -> None:
     """Wait until something accepts connections on *port*."""
-    import socket
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

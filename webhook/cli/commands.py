@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -92,7 +91,10 @@ def _dump(data: Any) -> str:
 
 def serve(args: argparse.Namespace) -> int:
     """``serve``: the admission webhook over TLS until SIGTERM."""
-    from webhook.server.serve import ServeOptions, run  # noqa: PLC0415 (only when serving)
+    from webhook.server.serve import (  # noqa: PLC0415 (only when serving)
+        ServeOptions,
+        serve_forever,
+    )
 
     policy_paths: tuple[str, ...] = ()
     if not args.no_policy:
@@ -108,7 +110,7 @@ def serve(args: argparse.Namespace) -> int:
         dns_names=tuple(args.dns_name),
         reload_interval=args.reload_interval,
     )
-    return asyncio.run(run(options))
+    return serve_forever(options)
 
 
 def test(args: argparse.Namespace) -> int:

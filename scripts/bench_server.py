@@ -41,7 +41,7 @@ EXAMPLE = PROJECT / "webhook" / "examples" / "training-job.yaml"
 BARE_APP = """
 import sys, ssl, uvicorn
 RESPONSE = open(sys.argv[4], "rb").read()
-HEADERS = [(b"content-type", b"application/json")]
+HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(RESPONSE)).encode())]
 async def app(scope, receive, send):
     if scope["type"] != "http":
         return

@@ -15,7 +15,7 @@ resources.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -103,13 +103,18 @@ def is_training_job(request: AdmissionRequest) -> bool:
     return kind.group == GROUP and kind.kind == KIND and not request.subResource
 
 
-def context_of(request: AdmissionRequest) -> Context:
-    """The engine's view of the request."""
+NamespaceLabels = Callable[[str], Mapping[str, str] | None]
+
+
+def context_of(request: AdmissionRequest, labels: NamespaceLabels | None = None) -> Context:
+    """The engine's view of the request; *labels* looks up the namespace's labels."""
+    namespace_labels = labels(request.namespace) if labels and request.namespace else None
     return Context(
         request.operation,
         namespace=request.namespace or None,
         user=request.userInfo.username or None,
         groups=tuple(request.userInfo.groups),
+        namespace_labels=namespace_labels,
         dry_run=request.dryRun,
     )
 
@@ -122,7 +127,9 @@ def _missing_object(request: AdmissionRequest) -> Answer | None:
     return None
 
 
-def validate(request: AdmissionRequest, config: Config) -> Answer:
+def validate(
+    request: AdmissionRequest, config: Config, labels: NamespaceLabels | None = None
+) -> Answer:
     """``/validate``: the decision on the (already defaulted) object."""
     if not is_training_job(request) or request.operation in ("DELETE", "CONNECT"):
         return Answer(True, "ignored")
@@ -133,7 +140,7 @@ def validate(request: AdmissionRequest, config: Config) -> Answer:
     decision = review(
         request.object,
         old=request.oldObject,
-        context=context_of(request),
+        context=context_of(request, labels),
         config=_without_mutation(config),
     )
     warnings = tuple(f for f in decision.findings if f.action is Action.WARN)
@@ -160,7 +167,9 @@ def _without_mutation(config: Config) -> Config:
     return Config(config.actions, config.checker, config.policies, mutate=False)
 
 
-def mutate(request: AdmissionRequest, config: Config) -> Answer:
+def mutate(
+    request: AdmissionRequest, config: Config, labels: NamespaceLabels | None = None
+) -> Answer:
     """``/mutate``: the org defaults of the applying policies, on CREATE only.
 
     The mutating webhook never denies: the validating one, which runs after
@@ -175,7 +184,7 @@ def mutate(request: AdmissionRequest, config: Config) -> Answer:
     assert obj is not None
     if not config.policies:
         return Answer(True, "allowed")
-    subject = Subject.of(obj, context_of(request))
+    subject = Subject.of(obj, context_of(request, labels))
     patch = config.policies.select(subject).patch(obj, subject)
     return Answer(True, "allowed", patch=tuple(patch))
 

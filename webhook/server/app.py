@@ -182,7 +182,7 @@ async def _admit(
         return
     config = state.config  # one configuration for the whole request, whatever reloads do
     try:
-        answer = HANDLERS[scope["path"]](request, config)
+        answer = HANDLERS[scope["path"]](request, config, state.namespace_labels)
     except Exception as error:  # a bug must deny with a message, not 500 with a traceback
         state.log("internal-error", "error", uid=request.uid, error=repr(error))
         answer = admission.Answer(False, "error", 500, "trainingjob-guard failed: see its log")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,6 +100,8 @@ class ServerState:
     started: float = field(default_factory=time.monotonic)
     certificate_file: Path | None = None
     """The serving certificate, for readiness and the expiry metric."""
+    namespace_labels: Callable[[str], Mapping[str, str] | None] | None = None
+    """Looks up a namespace's labels (the API server's, cached); None: not known."""
 
     def certificate_seconds(self) -> float | None:
         """Seconds until the serving certificate expires (None without one)."""

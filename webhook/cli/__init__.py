@@ -193,7 +193,55 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how often to look for changed policy files and certificates",
     )
+    cluster = serve.add_argument_group("cluster (in-cluster config, or --kubeconfig)")
+    cluster.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube)")
+    cluster.add_argument(
+        "--namespace-labels",
+        action="store_true",
+        help="look up namespace labels in the API server (watch-backed cache) for policies "
+        "that select on them",
+    )
+    cluster.add_argument(
+        "--self-managed-certs",
+        metavar="NAMESPACE/SECRET",
+        help="keep the CA and serving certificate in this TLS Secret (created, shared by "
+        "replicas, renewed before expiry) and write them into --cert-dir",
+    )
+    cluster.add_argument(
+        "--certificate-check-interval",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how often a self-managed certificate is checked for renewal",
+    )
+    cluster.add_argument(
+        "--validating-webhook",
+        metavar="NAME",
+        help="ValidatingWebhookConfiguration to inject the CA into (with --self-managed-certs)",
+    )
+    cluster.add_argument(
+        "--mutating-webhook",
+        metavar="NAME",
+        help="MutatingWebhookConfiguration to inject the CA into (with --self-managed-certs)",
+    )
     _add_policy_options(serve)
+
+    audit = sub.add_parser(
+        "audit",
+        help="check the TrainingJobs already in a cluster (read-only)",
+        description=(
+            "List the TrainingJobs of a namespace or of all namespaces (kubeconfig or "
+            "in-cluster config) and check each as the webhook would judge it today, with "
+            "counts per rule and per namespace. Read-only. Exit 1 when some would be denied."
+        ),
+    )
+    audit.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube)")
+    audit.add_argument("--context", help="kubeconfig context")
+    scope = audit.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", help="one namespace (default: the context's)")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
+    audit.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    _add_policy_options(audit)
 
     test = sub.add_parser(
         "test",
@@ -233,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = commands.validate(args, paths)
     elif args.command == "serve":
         code = commands.serve(args)
+    elif args.command == "audit":
+        code = commands.audit(args)
     elif args.command == "mutate":
         code = commands.mutate(args)
     elif args.command == "test":

@@ -109,8 +109,42 @@ def serve(args: argparse.Namespace) -> int:
         cert_dir=args.cert_dir,
         dns_names=tuple(args.dns_name),
         reload_interval=args.reload_interval,
+        kubeconfig=args.kubeconfig,
+        namespace_labels=args.namespace_labels,
+        self_managed=args.self_managed_certs,
+        validating_webhook=args.validating_webhook,
+        mutating_webhook=args.mutating_webhook,
+        certificate_check_seconds=args.certificate_check_interval,
     )
     return serve_forever(options)
+
+
+def audit(args: argparse.Namespace) -> int:
+    """``audit``: the TrainingJobs in the cluster, checked as the webhook would."""
+    from kubernetes.client import ApiClient  # noqa: PLC0415 (the client loads slowly)
+
+    from webhook.kube.audit import (  # noqa: PLC0415
+        AUDIT_FORMATS,
+        list_training_jobs,
+        namespace_lookup,
+    )
+    from webhook.kube.audit import audit as run_audit  # noqa: PLC0415
+    from webhook.kube.client import KubeError, load_config  # noqa: PLC0415
+
+    policies = load_requested_policies(args)
+    if policies is None:
+        return USAGE
+    config = Config(actions=dict(args.rule_action), policies=policies, mutate=False)
+    try:
+        cluster = load_config(args.kubeconfig, args.context)
+        namespace = None if args.all_namespaces else args.namespace or cluster.namespace
+        with ApiClient(cluster.configuration) as api:
+            report = run_audit(list_training_jobs(api, namespace), config, namespace_lookup(api))
+    except KubeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE
+    sys.stdout.write(AUDIT_FORMATS[args.output](report))
+    return report.exit_code
 
 
 def test(args: argparse.Namespace) -> int:

@@ -101,6 +101,8 @@ class SelfManagedCertificates:
         validating: str | None = None,
         mutating: str | None = None,
         renew_before: timedelta = RENEW_BEFORE,
+        serving_days: int = 365,
+        ca_days: int = 3650,
         log: Callable[..., None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -115,6 +117,8 @@ class SelfManagedCertificates:
         self.validating = validating
         self.mutating = mutating
         self.renew_before = renew_before
+        self.serving_days = serving_days
+        self.ca_days = ca_days
         self.log = log or (lambda *_args, **_fields: None)
         self.now = now
 
@@ -177,13 +181,13 @@ class SelfManagedCertificates:
     def _new_material(self, old: Material | None) -> Material:
         now = self.now()
         if old is None or _expires_within(old.ca, CA_RENEW_BEFORE, now):
-            ca, ca_key = generate_ca()
+            ca, ca_key = generate_ca(days=self.ca_days)
             # Trust the new CA and, while it lives, the old one: no client loses trust.
             bundle = ca + old.ca if old is not None else ca
         else:
             ca_key, bundle = old.ca_key, old.ca
             ca = _pem_of(_first_cert(old.ca))
-        cert, key = generate_serving(ca, ca_key, self.dns_names)
+        cert, key = generate_serving(ca, ca_key, self.dns_names, days=self.serving_days)
         return Material(cert, key, _current_bundle(bundle, now), ca_key)
 
     def _body(self, material: Material) -> dict[str, Any]:

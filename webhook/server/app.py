@@ -13,6 +13,7 @@ message, never with a traceback and never with ``allowed: true``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
@@ -181,12 +182,26 @@ async def _admit(
             await exchange.answer(uid, admission.Answer(False, "error", 400, message), None)
         return
     config = state.config  # one configuration for the whole request, whatever reloads do
+    labels = await _labels_of(state, request.namespace)
     try:
-        answer = HANDLERS[scope["path"]](request, config, state.namespace_labels)
+        answer = HANDLERS[scope["path"]](request, config, labels)
     except Exception as error:  # a bug must deny with a message, not 500 with a traceback
         state.log("internal-error", "error", uid=request.uid, error=repr(error))
         answer = admission.Answer(False, "error", 500, "trainingjob-guard failed: see its log")
     await exchange.answer(request.uid, answer, request)
+
+
+async def _labels_of(state: ServerState, namespace: str) -> admission.NamespaceLabels | None:
+    """The namespace's labels as a lookup for the handler; a cache miss waits off the loop."""
+    lookup = state.namespace_labels
+    if lookup is None or not namespace:
+        return None
+    cached = getattr(lookup, "__contains__", None)
+    if cached is not None and cached(namespace):
+        value = lookup(namespace)
+    else:
+        value = await asyncio.to_thread(lookup, namespace)
+    return lambda _namespace: value
 
 
 def _uid(data: dict[str, Any]) -> str | None:

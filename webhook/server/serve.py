@@ -18,15 +18,20 @@ import os
 import signal
 import ssl
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
 import uvloop
+from kubernetes.client import AdmissionregistrationV1Api, CoreV1Api
 
 from webhook.certs import CertFiles, CertificateError, RotatingContext, ensure_cert_dir
 from webhook.findings import Action
+from webhook.kube.certificates import SelfManagedCertificates
+from webhook.kube.client import KubeError, api_client
+from webhook.kube.namespaces import NamespaceLabels
 from webhook.policy.load import PolicyLoadError
 from webhook.server.app import MAX_BODY_BYTES, build_app
 from webhook.server.state import JsonLog, ServerState
@@ -53,10 +58,21 @@ class ServeOptions:
     reload_interval: float = 2.0
     max_body: int = MAX_BODY_BYTES
     graceful_seconds: int = 15
+    kubeconfig: str | None = None
+    namespace_labels: bool = False
+    """Look up namespace labels in the API server."""
+    self_managed: str | None = None
+    """``namespace/secret`` of the TLS Secret the webhook keeps itself."""
+    validating_webhook: str | None = None
+    mutating_webhook: str | None = None
+    certificate_check_seconds: float = 3600.0
+    """How often a self-managed certificate is checked for renewal."""
 
 
 def certificates(options: ServeOptions, log: JsonLog) -> CertFiles:
     """The certificate files to serve with, generated when there are none."""
+    if options.self_managed:
+        return self_managed(options, log).ensure()
     if options.cert_file or options.key_file:
         if not (options.cert_file and options.key_file):
             raise CertificateError("--tls-cert-file and --tls-key-file go together")
@@ -66,6 +82,28 @@ def certificates(options: ServeOptions, log: JsonLog) -> CertFiles:
     if generated:
         log("certificates-generated", directory=str(cert_dir), ca=str(files.ca))
     return files
+
+
+def self_managed(options: ServeOptions, log: JsonLog) -> SelfManagedCertificates:
+    """The keeper of a self-managed TLS Secret (``--self-managed-certs``)."""
+    namespace, _, secret = (options.self_managed or "").partition("/")
+    if not namespace or not secret:
+        raise CertificateError("--self-managed-certs takes NAMESPACE/SECRET")
+    try:
+        api = api_client(options.kubeconfig)
+    except KubeError as error:
+        raise CertificateError(f"--self-managed-certs needs the API server: {error}") from None
+    return SelfManagedCertificates(
+        CoreV1Api(api),
+        AdmissionregistrationV1Api(api),
+        namespace,
+        secret,
+        dns_names=options.dns_names or ("localhost",),
+        cert_dir=options.cert_dir or default_cert_dir(),
+        validating=options.validating_webhook,
+        mutating=options.mutating_webhook,
+        log=log,
+    )
 
 
 def banner(options: ServeOptions, files: CertFiles, port: int, policies: Sequence[str]) -> str:
@@ -89,12 +127,25 @@ def banner(options: ServeOptions, files: CertFiles, port: int, policies: Sequenc
     )
 
 
-async def _watch(state: ServerState, rotating: RotatingContext, interval: float) -> None:
+async def _watch(
+    state: ServerState,
+    rotating: RotatingContext,
+    interval: float,
+    keeper: SelfManagedCertificates | None = None,
+    keeper_interval: float = 3600.0,
+) -> None:
     signature = rotating.signature()
+    next_check = time.monotonic() + keeper_interval
     while True:
         await asyncio.sleep(interval)
         state.log.flush()
         await asyncio.to_thread(state.reload_policies_if_changed)
+        if keeper is not None and time.monotonic() >= next_check:
+            next_check = time.monotonic() + keeper_interval
+            try:
+                await asyncio.to_thread(keeper.ensure)  # renews and rewrites the files if due
+            except Exception as error:  # the API server may be away: try again next time
+                state.log("certificate-check-failed", "error", error=str(error))
         current = rotating.signature()
         if current != signature:
             signature = current
@@ -111,15 +162,25 @@ async def _watch(state: ServerState, rotating: RotatingContext, interval: float)
 async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
     """Serve until SIGINT / SIGTERM; return the exit code."""
     log = log or JsonLog()
+    keeper: SelfManagedCertificates | None = None
+    labels: NamespaceLabels | None = None
     try:
         state = ServerState.load(options.policy_paths, options.actions, log)
-        files = certificates(options, log)
+        if options.self_managed:
+            keeper = self_managed(options, log)
+            files = await asyncio.to_thread(keeper.ensure)
+        else:
+            files = certificates(options, log)
         rotating = RotatingContext(files.cert, files.key)
+        if options.namespace_labels:
+            labels = NamespaceLabels(api_client(options.kubeconfig), log=log)
+            labels.start()
+            state.namespace_labels = labels
     except PolicyLoadError as error:
         for problem in error.errors:
             print(problem, file=sys.stderr)
         return 2
-    except CertificateError as error:
+    except (CertificateError, KubeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     state.certificate_file = files.cert
@@ -144,7 +205,9 @@ async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
     # handler it found installed: make that ours, so the process logs and exits 0.
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: setattr(server, "should_exit", True))
-    watcher = asyncio.create_task(_watch(state, rotating, options.reload_interval))
+    watcher = asyncio.create_task(
+        _watch(state, rotating, options.reload_interval, keeper, options.certificate_check_seconds)
+    )
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
         await asyncio.sleep(0.01)
@@ -158,6 +221,8 @@ async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
+    if labels is not None:
+        labels.stop()
     log("stopped")
     log.flush()
     return 0 if server.started else 1

@@ -13,29 +13,8 @@ still admit it. Only non-compliant objects are kept in the report, so its memory
 grows with the problems found, not with the cluster. :attr:`AuditReport.exit_code`
 follows ``validate``: 1 when some object would be denied, else 0.
 
-Wiring it into the command line (``commands.py``)::
-
-    from kubernetes.client import ApiClient
-    from webhook.kube.audit import AUDIT_FORMATS, list_training_jobs, namespace_lookup
-    from webhook.kube.audit import audit as run_audit
-    from webhook.kube.client import KubeError, load_config
-
-    def audit(args: argparse.Namespace) -> int:
-        policies = load_requested_policies(args)
-        if policies is None:
-            return USAGE
-        config = Config(actions=dict(args.rule_action), policies=policies, mutate=False)
-        try:
-            cluster = load_config(args.kubeconfig, args.context)
-            namespace = None if args.all_namespaces else args.namespace or cluster.namespace
-            with ApiClient(cluster.configuration) as api:
-                jobs = list_training_jobs(api, namespace)
-                report = run_audit(jobs, config, namespace_lookup(api))
-        except KubeError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return USAGE
-        sys.stdout.write(AUDIT_FORMATS[args.output](report))
-        return report.exit_code
+The command line (``trainingjob-guard audit``, in ``webhook/cli/commands.py``) loads
+the cluster configuration, lists, audits and renders with these functions.
 """
 
 from __future__ import annotations

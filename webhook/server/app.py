@@ -62,8 +62,10 @@ async def read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _send(send: Send, status: int, body: bytes) -> None:
+async def _send(send: Send, status: int, body: bytes, *, close: bool = False) -> None:
     headers = [*_JSON, (b"content-length", str(len(body)).encode())]
+    if close:  # the rest of an unread body must not be taken for the next request
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -102,7 +104,7 @@ class _Exchange:
 
     async def reject(self, status: int, message: str) -> None:
         """An HTTP error: the request is not an AdmissionReview we can answer."""
-        await _send(self.send, status, _error(message))
+        await _send(self.send, status, _error(message), close=status == 413)
         seconds = time.perf_counter() - self.start
         self.state.metrics.observe(self.endpoint, "UNKNOWN", "error", seconds)
         self.state.log(

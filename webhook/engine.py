@@ -90,16 +90,18 @@ def review(
         if update.spec_unchanged:
             return Decision(update.findings)
         findings.extend(update.findings)
-    subject = Subject.of(obj, context, old)
-    selection = config.policies.select(subject) if config.policies else None
-    if selection and context.operation == "CREATE" and config.mutate:
-        patch = selection.patch(obj, subject)
-        if patch:
-            obj = jsonpatch.apply_patch(obj, patch)
-            subject = Subject.of(obj, context, old)
-    findings.extend(check_object(obj, config.checker))
     actions: Mapping[str, Action] = config.actions
-    if selection is not None:
+    if not config.policies:
+        findings.extend(check_object(obj, config.checker))
+    else:
+        subject = Subject.of(obj, context, old)
+        selection = config.policies.select(subject)
+        if context.operation == "CREATE" and config.mutate:
+            patch = selection.patch(obj, subject)
+            if patch:
+                obj = jsonpatch.apply_patch(obj, patch)
+                subject = Subject.of(obj, context, old)
+        findings.extend(check_object(obj, config.checker))
         evaluation = selection.evaluate(subject)
         findings.extend(evaluation.findings)
         if evaluation.api_actions:

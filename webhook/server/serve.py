@@ -70,9 +70,11 @@ class ServeOptions:
 
 
 def certificates(options: ServeOptions, log: JsonLog) -> CertFiles:
-    """The certificate files to serve with, generated when there are none."""
-    if options.self_managed:
-        return self_managed(options, log).ensure()
+    """The certificate files to serve with, generated when there are none.
+
+    Self-managed certificates (``--self-managed-certs``) come from
+    :func:`self_managed` instead: they need the API server.
+    """
     if options.cert_file or options.key_file:
         if not (options.cert_file and options.key_file):
             raise CertificateError("--tls-cert-file and --tls-key-file go together")

@@ -16,6 +16,15 @@ UNIT_TESTDATA = ACK / "pkg/resource/training_job/testdata/v1alpha1"
 E2E_RESOURCES = ACK / "test/e2e/resources"
 EXAMPLES = PROJECT / "webhook" / "examples"
 
+
+def write(folder: Path, name: str, text: str) -> Path:
+    """Write *text* to *folder*/*name* (creating folders) and return the path."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 _VALID_JOB: dict[str, Any] = yaml.safe_load((EXAMPLES / "training-job.yaml").read_text())
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import EXAMPLES, PROJECT
+from tests.conftest import EXAMPLES, PROJECT, write
 from webhook.cli import main
 
 VALID = (EXAMPLES / "training-job.yaml").read_text(encoding="utf-8")
@@ -24,13 +24,6 @@ defaults:
     tags: [{key: team, value: "{namespace}"}]
     enableNetworkIsolation: true
 """
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_mutate_prints_defaulted_manifests(

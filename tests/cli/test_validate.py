@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import E2E_RESOURCES, EXAMPLES, UNIT_TESTDATA
+from tests.conftest import E2E_RESOURCES, EXAMPLES, UNIT_TESTDATA, write
 from webhook.cli import main
 
 
@@ -40,13 +40,6 @@ def violations(report: dict[str, Any]) -> list[tuple[str, str, str, int]]:
         for result in report["results"]
         for v in result["violations"]
     ]
-
-
-def write(folder: Path, name: str, content: str) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content, encoding="utf-8")
-    return path
 
 
 VALID = (EXAMPLES / "training-job.yaml").read_text(encoding="utf-8")

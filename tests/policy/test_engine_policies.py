@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import UNIT_TESTDATA
+from tests.conftest import UNIT_TESTDATA, write
 from webhook.engine import Config, Context, review
 from webhook.findings import Action
 from webhook.policy.compiled import PolicySet
@@ -29,12 +29,9 @@ LATE_INITIALIZED = [
 
 
 def _policies(tmp_path: Path, *texts: str) -> PolicySet:
-    paths = []
-    for index, text in enumerate(texts):
-        path = tmp_path / f"policy-{index}.yaml"
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return load_policies(paths)
+    return load_policies(
+        [write(tmp_path, f"policy-{i}.yaml", text) for i, text in enumerate(texts)]
+    )
 
 
 def _ack(path: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from tests.conftest import write
 from webhook.cli import main
 from webhook.policy.load import (
     PolicyError,
@@ -38,13 +39,6 @@ id: {id}
 def policy(body: str = "", policy_id: str = "p") -> str:
     """A policy document: HEAD (lines 1-5) then *body* (dedented) from line 6."""
     return HEAD.format(id=policy_id) + textwrap.dedent(body)
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def errors_of(*paths: Path) -> list[PolicyError]:

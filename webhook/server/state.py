@@ -45,26 +45,38 @@ class JsonLog:
 
     Callers pass only ids, names, rule ids and numbers: never a hyperparameter
     or environment value (decision lines carry rule ids, not messages).
-    Decision lines are not flushed one by one (a write per request would cost
-    more than the decision); :meth:`flush` runs on every reload tick and at
-    shutdown, and other events flush at once.
+    Lines go as bytes to the binary buffer under ``sys.stderr`` (the same one
+    the process's other messages go through, so the order holds). Decision
+    lines are not flushed one by one: a write per request costs more than the
+    decision. :meth:`flush` runs on every reload tick and at shutdown, and
+    other events flush at once.
     """
 
-    def __init__(self, stream: IO[str] | None = None) -> None:
+    def __init__(self, stream: IO[bytes] | None = None) -> None:
         self._stream = stream
 
     def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
         """Write one line."""
         record = {"time": _now(), "level": level, "event": event}
         record.update(fields)
-        stream = self._stream or sys.stderr
-        stream.write(orjson.dumps(record, default=str).decode() + "\n")
+        line = orjson.dumps(record, default=str, option=orjson.OPT_APPEND_NEWLINE)
+        stream = self._stream or getattr(sys.stderr, "buffer", None)
+        if stream is None:  # stderr replaced by a text-only stream
+            sys.stderr.write(line.decode())
+        else:
+            stream.write(line)
         if event != "decision":
-            stream.flush()
+            self.flush()
 
     def flush(self) -> None:
         """Write out buffered lines."""
-        (self._stream or sys.stderr).flush()
+        if self._stream is not None:
+            self._stream.flush()
+            return
+        sys.stderr.flush()
+        buffer = getattr(sys.stderr, "buffer", None)
+        if buffer is not None:
+            buffer.flush()
 
 
 def files_signature(paths: Sequence[str | Path]) -> tuple[tuple[str, int, int, int], ...]:

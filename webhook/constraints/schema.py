@@ -123,7 +123,7 @@ _JAVA_POSIX: Final = {"Alnum": "a-zA-Z0-9", "Alpha": "a-zA-Z", "Digit": "0-9"}
 _POSIX_CLASS: Final = re.compile(r"\\p\{(" + "|".join(_JAVA_POSIX) + r")\}")
 
 
-def _translate(pattern: str) -> str:
+def translate(pattern: str) -> str:
     """Spell Java's POSIX classes out, inside a character class or not."""
     out: list[str] = []
     position = 0
@@ -144,7 +144,7 @@ def compile_pattern(pattern: str) -> Matcher:
     Unicode property classes such as ``\p{L}`` (tag keys and values) go to the
     ``regex`` package, which knows them.
     """
-    pattern = _translate(pattern)
+    pattern = translate(pattern)
     if r"\p{" in pattern:
         return regex.compile(pattern)  # type: ignore[no-any-return]
     return re.compile(pattern)

@@ -19,15 +19,18 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from webhook.findings import Action, Finding
+from webhook.native import Certificate, Schema
 from webhook.paths import format_path
 from webhook.policy.defaults import DefaultsPlan, compile_defaults, patch_for
 from webhook.policy.match import PolicyScope
 from webhook.policy.model import PolicyDocument
 from webhook.policy.rules import Check, PolicyConfigError, RuleConfigError
-from webhook.policy.rules.registry import compile_rule
+from webhook.policy.rules.registry import compile_rule, native_schema
 from webhook.policy.subject import Subject
 
 STRICTNESS: Final = {Action.AUDIT: 0, Action.WARN: 1, Action.DENY: 2}
+CERTIFICATES: Final = 256
+"""Combinations of applying policies whose certificate a policy set keeps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,10 @@ class CompiledRule:
     action: Action
     message: str | None
     check: Check
+    schema: Schema | None = None
+    """What a job the rule finds nothing in looks like, as JSON Schema (a stricter
+    statement is fine, a looser one is a bug: see :mod:`webhook.native`); None
+    when the rule kind cannot say it."""
 
     def findings(self, subject: Subject) -> Iterable[Finding]:
         """Run the check and turn its violations into findings."""
@@ -82,7 +89,11 @@ def compile_policy(document: PolicyDocument, source: str = "") -> CompiledPolicy
             continue
         rules.append(
             CompiledRule(
-                f"{document.id}/{rule.id}", rule.action or document.action, rule.message, check
+                f"{document.id}/{rule.id}",
+                rule.action or document.action,
+                rule.message,
+                check,
+                native_schema(rule),
             )
         )
     defaults = None
@@ -125,11 +136,18 @@ class Selection:
         plans = [policy.defaults for policy in self.policies if policy.defaults is not None]
         return patch_for(obj, subject, plans) if plans else []
 
-    def evaluate(self, subject: Subject) -> Evaluation:
-        """Run the rules of the selected policies."""
+    def evaluate(self, subject: Subject, *, certified: bool = False) -> Evaluation:
+        """Run the rules of the selected policies.
+
+        *certified*: the job holds the certificate of this selection
+        (:meth:`PolicySet.certificate`), so the rules with a schema have
+        nothing to say and are skipped.
+        """
         evaluation = Evaluation(list(self.notes))
         for policy in self.policies:
             for rule in policy.rules:
+                if certified and rule.schema is not None:
+                    continue
                 evaluation.findings.extend(rule.findings(subject))
             for rule_id, action in policy.document.apiConstraints.items():
                 current = evaluation.api_actions.get(rule_id)
@@ -159,6 +177,9 @@ class PolicySet:
     _general: tuple[tuple[int, CompiledPolicy], ...] = ()
     _by_namespace: Mapping[str, tuple[tuple[int, CompiledPolicy], ...]] = field(
         default_factory=dict
+    )
+    _certificates: dict[tuple[int, ...], Certificate] = field(
+        default_factory=dict, compare=False, repr=False
     )
 
     @classmethod
@@ -196,6 +217,24 @@ class PolicySet:
             if decision.applies:
                 applying.append(policy)
         return Selection(tuple(applying), tuple(notes))
+
+    def certificate(self, selection: Selection, builtin: Schema) -> Certificate:
+        """The certificate of *builtin* (the built-in checks) and *selection*'s rule schemas.
+
+        Built once per combination of applying policies (the policies of a set
+        live as long as the set, so their ids are stable keys) and kept, up to
+        :data:`CERTIFICATES` combinations.
+        """
+        key = (id(builtin), *map(id, selection.policies))
+        certificate = self._certificates.get(key)
+        if certificate is None:
+            if len(self._certificates) >= CERTIFICATES:
+                self._certificates.clear()
+            schemas = [builtin]
+            for policy in selection.policies:
+                schemas.extend(rule.schema for rule in policy.rules if rule.schema is not None)
+            certificate = self._certificates[key] = Certificate(schemas)
+        return certificate
 
     def evaluate(self, subject: Subject) -> Evaluation:
         """Run the rules of every policy that applies to *subject*."""

@@ -15,6 +15,7 @@ resources.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -164,7 +165,7 @@ def validate(
 def _without_mutation(config: Config) -> Config:
     if not config.mutate:
         return config
-    return Config(config.actions, config.checker, config.policies, mutate=False)
+    return dataclasses.replace(config, mutate=False)
 
 
 def mutate(

@@ -34,6 +34,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
+from webhook.native import Schema, anchored, on_spec
 from webhook.paths import Path
 from webhook.policy.globs import Globs
 from webhook.policy.model import ImagesRule
@@ -182,3 +183,43 @@ def compile_rule(rule: ImagesRule) -> Check:
                 )
 
     return check
+
+
+# The grammar above for jsonschema-rs, without a port or an IPv6 registry, whose ':'
+# would make the name's length unclear to a regex: such images stay with the Python check.
+_NATIVE_NAME: Final = rf"(?:{_DOMAIN_NAME}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_NATIVE_DIGEST: Final = "@sha256:[0-9a-f]{64}"
+
+
+def native_schema(rule: ImagesRule) -> Schema | None:
+    """A job this rule finds nothing in (:mod:`webhook.native`).
+
+    None with registry or repository globs (their match needs Docker's
+    normalization). Stricter than the check: no port in the registry, only sha256
+    digests, the whole reference within the name's 255 characters, and with
+    ``forbidLatest`` the tag ``latest`` even beside a digest.
+    """
+    if rule.registries is not None or rule.repositories is not None:
+        return None
+    name = _NATIVE_NAME
+    if rule.requireDigest:
+        reference = rf"{name}(?::{_TAG})?{_NATIVE_DIGEST}"
+    elif rule.requireTag or rule.forbidLatest:
+        reference = rf"{name}(?::{_TAG}(?:{_NATIVE_DIGEST})?|{_NATIVE_DIGEST})"
+    else:
+        reference = rf"{name}(?::{_TAG})?(?:{_NATIVE_DIGEST})?"
+    # The whole reference within the name's limit; plain regexes (no look-around) stay
+    # on jsonschema-rs's fast engine.
+    image: Schema = {"pattern": anchored(reference), "maxLength": NAME_MAX}
+    if rule.forbidLatest:
+        image["not"] = {"pattern": ":latest(@|$)"}
+    evaluators = {"items": {"properties": {"ruleEvaluatorImage": image}}}
+    return on_spec(
+        {
+            "properties": {
+                "algorithmSpecification": {"properties": {"trainingImage": image}},
+                "debugRuleConfigurations": evaluators,
+                "profilerRuleConfigurations": evaluators,
+            }
+        }
+    )

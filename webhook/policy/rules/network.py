@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
+from webhook.native import Schema, at, glob_regex, on_spec, required_at
 from webhook.paths import Path
 from webhook.policy.globs import Globs, can_start_with
 from webhook.policy.model import NetworkRule
@@ -152,3 +153,51 @@ def compile_rule(rule: NetworkRule) -> Check:
             )
 
     return check
+
+
+_EMPTY_LIST: Final = {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]}
+_ONE_INSTANCE: Final = at(
+    ("resourceConfig",),
+    {
+        "properties": {
+            "instanceCount": {"maximum": 1},
+            "instanceGroups": {
+                "maxItems": 1,
+                "items": {"properties": {"instanceCount": {"maximum": 1}}},
+            },
+        }
+    },
+)
+
+
+def native_schema(rule: NetworkRule) -> Schema | None:
+    """A job this rule finds nothing in (:mod:`webhook.native`); None with templated ids.
+
+    Stricter than the check: ``vpcConfig`` must be an object when required, and
+    ``distributed`` encryption counts ``instanceCount`` even beside instance groups.
+    """
+    parts: list[Schema] = []
+    if rule.requireVpc:
+        vpc = {
+            "type": "object",
+            "required": ["subnets", "securityGroupIDs"],
+            "properties": {
+                "subnets": {"not": _EMPTY_LIST},
+                "securityGroupIDs": {"not": _EMPTY_LIST},
+            },
+        }
+        parts.append(required_at(("vpcConfig",), vpc))
+    for field, patterns in (("subnets", rule.subnets), ("securityGroupIDs", rule.securityGroups)):
+        if patterns is not None:
+            ids = glob_regex(patterns)
+            if ids is None:
+                return None
+            parts.append(at(("vpcConfig", field), {"items": {"pattern": ids}}))
+    if rule.requireNetworkIsolation:
+        parts.append(required_at(("enableNetworkIsolation",), {"enum": [True]}))
+    encrypted = required_at(("enableInterContainerTrafficEncryption",), {"enum": [True]})
+    if rule.interContainerEncryption == "always":
+        parts.append(encrypted)
+    elif rule.interContainerEncryption == "distributed":
+        parts.append({"anyOf": [encrypted, _ONE_INSTANCE]})
+    return on_spec(*parts)

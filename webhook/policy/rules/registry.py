@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from webhook.native import Schema
 from webhook.policy import model
 from webhook.policy.rules import (
     Check,
@@ -34,6 +35,23 @@ KINDS: Final[dict[str, Callable[[Any, model.PolicyDocument], Check]]] = {
     "naming": lambda rule, _: naming.compile_rule(rule),
     "cel": lambda rule, document: cel.compile_rule(rule, document.params),
 }
+
+
+#: Rule kinds that can state, as JSON Schema, what a job they find nothing in looks like.
+SCHEMAS: Final[dict[str, Callable[[Any], Schema | None]]] = {
+    "required": required.native_schema,
+    "secrets": secrets.native_schema,
+    "resources": resources.native_schema,
+    "network": network.native_schema,
+    "images": images.native_schema,
+    "tags": tags.native_schema,
+}
+
+
+def native_schema(rule: model.Rule) -> Schema | None:
+    """The schema of a job *rule* finds nothing in, if its kind can say (:mod:`webhook.native`)."""
+    build = SCHEMAS.get(rule.kind)
+    return build(rule) if build is not None else None
 
 
 def compile_rule(rule: model.Rule, document: model.PolicyDocument) -> Check:

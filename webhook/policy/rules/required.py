@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from webhook.introspect import unwrap
 from webhook.model.spec import TrainingJobSpec
+from webhook.native import Schema, at, contains, on_spec, required_at
 from webhook.paths import Path
 from webhook.policy.model import RequiredRule
 from webhook.policy.rules import Check, RuleConfigError, Violation
@@ -170,3 +171,44 @@ def compile_rule(rule: RequiredRule) -> Check:
                     yield Violation(_TAGS_PATH, f"tag {show(wanted)} is required; missing")
 
     return check
+
+
+#: Values :func:`_is_empty` calls missing, and then some: a string with no ASCII letter or
+#: digit (``str.strip`` knows more white space than regexes do).
+_EMPTY: Final = {
+    "anyOf": [
+        {"type": "null"},
+        {"type": "string", "not": {"pattern": "[0-9A-Za-z]"}},
+        {"type": "array", "maxItems": 0},
+        {"type": "object", "maxProperties": 0},
+    ]
+}
+
+
+def _fields_schema(fields: tuple[Compiled, ...]) -> list[Schema]:
+    return [required_at(names, {"not": _EMPTY}) for names, _, _ in fields]
+
+
+def native_schema(rule: RequiredRule) -> Schema | None:
+    """A job this rule finds nothing in (:mod:`webhook.native`); None with templated tag keys.
+
+    Stricter than the check: every object on a field's path must be an object,
+    and a required string must hold an ASCII letter or digit.
+    """
+    if any("{" in key for key in rule.tagKeys):
+        return None
+    always = _compile_fields(rule.fields, "fields", "")
+    always_names = {names for names, _, _ in always}
+    spot = [
+        item
+        for item in _compile_fields(rule.whenSpot, "whenSpot", "")
+        if item[0] not in always_names
+    ]
+    parts = _fields_schema(always)
+    if spot:
+        no_spot = at(("enableManagedSpotTraining",), {"not": {"enum": [True]}})
+        parts.append({"anyOf": [no_spot, {"allOf": _fields_schema(tuple(spot))}]})
+    for key in dict.fromkeys(rule.tagKeys):
+        tag = {"type": "object", "required": ["key"], "properties": {"key": {"enum": [key]}}}
+        parts.append(required_at(("tags",), contains(tag)))
+    return on_spec(*parts)

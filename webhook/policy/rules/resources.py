@@ -29,6 +29,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from webhook.native import Schema, at, glob_regex, on_spec, required_at
 from webhook.paths import Path
 from webhook.policy.globs import Globs, can_start_with
 from webhook.policy.model import ResourcesRule
@@ -211,3 +212,46 @@ def compile_rule(rule: ResourcesRule) -> Check:
             yield from _spot(spot, spec.get("enableManagedSpotTraining"))
 
     return check
+
+
+def native_schema(rule: ResourcesRule) -> Schema | None:
+    """A job this rule finds nothing in (:mod:`webhook.native`); None with templated types.
+
+    Stricter than the check where JSON Schema cannot add up: at most one
+    instance group, whose count is within ``maxInstanceCount``; limits apply
+    to any number, not only to whole ones.
+    """
+    config: dict[str, Schema] = {}
+    if rule.instanceTypes is not None:
+        types = glob_regex(rule.instanceTypes)
+        if types is None:
+            return None
+        config["instanceType"] = {"pattern": types}
+    group: dict[str, Schema] = {}
+    if "instanceType" in config:
+        group["instanceType"] = config["instanceType"]
+    if rule.maxInstanceCount is not None:
+        config["instanceCount"] = {"maximum": rule.maxInstanceCount}
+        group["instanceCount"] = {"maximum": rule.maxInstanceCount}
+        config["instanceGroups"] = {"maxItems": 1, "items": {"properties": group}}
+    elif group:
+        config["instanceGroups"] = {"items": {"properties": group}}
+    if rule.maxVolumeSizeInGB is not None:
+        config["volumeSizeInGB"] = {"maximum": rule.maxVolumeSizeInGB}
+    parts: list[Schema] = []
+    if config:
+        parts.append(at(("resourceConfig",), {"properties": config}))
+    if rule.maxRuntimeInSeconds is not None:
+        runtime = {"maximum": rule.maxRuntimeInSeconds}
+        if rule.maxRuntimeInSeconds < DEFAULT_MAX_RUNTIME:
+            parts.append(required_at(("stoppingCondition", "maxRuntimeInSeconds"), runtime))
+        else:
+            parts.append(at(("stoppingCondition", "maxRuntimeInSeconds"), runtime))
+    if rule.maxWaitTimeInSeconds is not None:
+        wait = {"maximum": rule.maxWaitTimeInSeconds}
+        parts.append(at(("stoppingCondition", "maxWaitTimeInSeconds"), wait))
+    if rule.spot == "required":
+        parts.append(required_at(("enableManagedSpotTraining",), {"enum": [True]}))
+    elif rule.spot == "forbidden":
+        parts.append(at(("enableManagedSpotTraining",), {"not": {"enum": [True]}}))
+    return on_spec(*parts)

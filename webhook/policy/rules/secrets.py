@@ -42,6 +42,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, Final
 
+from webhook.native import Schema, on_spec
 from webhook.paths import Path
 from webhook.policy.globs import Globs
 from webhook.policy.model import SecretsRule
@@ -242,3 +243,36 @@ def compile_rule(rule: SecretsRule) -> Check:
                     yield Violation((*prefix, key), message)
 
     return check
+
+
+#: Every key :func:`_key_class` may flag, and more (no exceptions for reference words).
+_NATIVE_KEYS: Final = r"(?i)passw|secret|api.?key|private.?key|credential|token"
+#: Every value :func:`_value_kind` may flag, and more: the patterns of ``_VALUE`` without
+#: their look-arounds, and any run of 40 characters an AWS secret key is made of.
+_NATIVE_VALUES: Final = "|".join(
+    (
+        "AKIA|ASIA|ABIA|ACCA",
+        "-----BEGIN",
+        "gh[pousr]_|github_pat_",
+        "xox[baprs]-",
+        "hf_",
+        "eyJ",
+        "(?i:bearer)",
+        "://[^/:@]+:[^/@]+@",
+        "[A-Za-z0-9/+=]{40}",
+    )
+)
+
+
+def native_schema(rule: SecretsRule) -> Schema:
+    """A job this rule finds nothing in (:mod:`webhook.native`).
+
+    Much stricter than the check, to stay simple: no key that names a secret
+    (whatever its value), and no value that holds the start of a credential,
+    ``allowKeys`` aside. Such a job is rare and gets the exact check.
+    """
+    entries = {
+        "patternProperties": {_NATIVE_KEYS: {"not": {"type": "string"}}},
+        "additionalProperties": {"not": {"type": "string", "pattern": _NATIVE_VALUES}},
+    }
+    return on_spec({"properties": dict.fromkeys(rule.maps, entries)})

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
+from webhook.native import Schema, at, contains, on_spec, required_at
 from webhook.policy.model import TagsRule
 from webhook.policy.rules import Check, RuleConfigError, Violation
 from webhook.policy.subject import Subject
@@ -122,3 +123,26 @@ def compile_rule(rule: TagsRule) -> Check:
             yield Violation(("spec", "tags"), _budget(len(first), controller, len(duplicates)))
 
     return check
+
+
+def native_schema(rule: TagsRule) -> Schema | None:
+    """A job this rule finds nothing in (:mod:`webhook.native`).
+
+    None when the rule looks for repeated keys or checks values against a
+    regex: JSON Schema cannot compare items' keys, and a policy's regex is
+    Python's. Stricter than the check: the budget counts entries, not distinct keys.
+    """
+    if rule.duplicates or any(pattern is not None for pattern in rule.required.values()):
+        return None
+    parts: list[Schema] = [
+        required_at(
+            ("tags",),
+            contains(
+                {"type": "object", "required": ["key"], "properties": {"key": {"enum": [key]}}}
+            ),
+        )
+        for key in rule.required
+    ]
+    if rule.budget:
+        parts.append(at(("tags",), {"maxItems": MAX_TAGS - rule.controllerTags}))
+    return on_spec(*parts)

@@ -1,0 +1,153 @@
+"""The certificate of the built-in checks is never looser than the checks.
+
+It may only say "nothing to report" when the constraint walk and the typed
+model (the full Python checks, ``check_object(full=True)``) report nothing
+but what the cross-field rules say, which still run in Python.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+import jsonschema_rs
+import pytest
+
+from tests.conftest import EXAMPLES
+from tests.native.corpus import job_file, jobs, mutants
+from webhook.constraints.check import default_checker
+from webhook.constraints.rules import check_rules
+from webhook.constraints.schema import MapShape, StringShape, load
+from webhook.engine import builtin_certificate, check_object
+from webhook.native.builtin import regex_of
+
+CHECKER = default_checker()
+CERTIFICATE = builtin_certificate(CHECKER)
+CORPUS = jobs()
+
+
+def _clean(job: dict[str, Any]) -> bool:
+    """True when the exact Python checks find nothing but cross-field rule findings."""
+    return check_object(job, CHECKER, full=True) == check_rules(job["spec"])
+
+
+def test_the_bundled_example_and_the_ack_samples_are_certified() -> None:
+    """The fast path is taken for clean jobs: a certificate that never holds would pass
+    every other test here and help no one."""
+    assert CERTIFICATE.holds(job_file(EXAMPLES / "training-job.yaml"))
+    certified = [name for name, job in CORPUS if CERTIFICATE.holds(job)]
+    assert len(certified) >= len(CORPUS) // 2, certified
+
+
+@pytest.mark.parametrize(("name", "job"), CORPUS, ids=[name for name, _ in CORPUS])
+def test_a_certified_job_is_clean(name: str, job: dict[str, Any]) -> None:
+    """Every shipped manifest and case, and 40 mutants of each."""
+    for mutant in itertools.chain([job], mutants(job, 40, seed=len(name))):
+        if CERTIFICATE.holds(mutant):
+            assert _clean(mutant), mutant
+    # and the certificate does not hold for what the checks report
+    if not _clean(job):
+        assert not CERTIFICATE.holds(job)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("instanceCount", 1.0),  # JSON Schema draft 6+ would call it an integer
+        ("instanceCount", True),
+        ("instanceCount", 2**31),  # int32 overflow in the controller
+        ("volumeSizeInGB", -(2**63) - 1),
+        ("instanceType", "ml.m5.xlarge\n"),
+        ("instanceType", "ml.m5.XLARGE"),
+        ("volumeKMSKeyID", "$KMS_KEY"),
+    ],
+)
+def test_what_the_checks_report_is_not_certified(
+    job: dict[str, Any], field: str, value: Any
+) -> None:
+    job["spec"]["resourceConfig"][field] = value
+    assert not _clean(job)
+    assert not CERTIFICATE.holds(job)
+
+
+def test_values_json_cannot_carry_are_not_certified(job: dict[str, Any]) -> None:
+    """A date or an integer key (YAML gives both) makes the certificate fail, not raise."""
+    job["spec"]["hyperParameters"][1] = "x"
+    assert not CERTIFICATE.holds(job)
+
+
+def _string_shapes() -> list[StringShape]:
+    shapes: dict[str, StringShape] = {}
+    pending: list[Any] = [load().root]
+    while pending:
+        shape = pending.pop()
+        if shape.name in shapes:
+            continue
+        if isinstance(shape, StringShape):
+            shapes[shape.name] = shape
+        elif isinstance(shape, MapShape):
+            pending += [shape.key, shape.value]
+        elif hasattr(shape, "members"):
+            pending += [member.shape for member in shape.members.values()]
+        elif hasattr(shape, "member"):
+            pending.append(shape.member)
+    return [shape for shape in shapes.values() if regex_of(shape) is not None]
+
+
+#: Every ASCII character and the Unicode ones where regex dialects part ways: other
+#: scripts' digits and letters, other kinds of numbers, white space, case folding.
+_CHARACTERS = [chr(code) for code in range(128)] + list(
+    "\u00a0\u00b2\u00e9\u0130\u0131\u017f\u01c5\u0300\u0661\u1680\u2028\u2160\u212a"
+    "\u3000\uff10\uff21\U0001d7ce\U0001f600"
+)
+
+
+def _samples(shape: StringShape) -> list[str]:
+    """Values of the corpus the shape's pattern takes, to vary one character at a time."""
+    assert shape.matcher is not None
+    values = {
+        value
+        for _, job in CORPUS
+        for value in _strings(job)
+        if shape.matcher.fullmatch(value) is not None
+    }
+    return sorted(values, key=len)[:4] or ["a"]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+@pytest.mark.parametrize("shape", _string_shapes(), ids=lambda shape: shape.name)
+def test_a_pattern_takes_no_value_the_python_pattern_refuses(shape: StringShape) -> None:
+    """Each SageMaker pattern, in jsonschema-rs's dialect, against Python's ``re``/``regex``:
+    every sample value with each character in turn replaced, inserted and appended."""
+    regex = regex_of(shape)
+    assert regex is not None
+    assert shape.matcher is not None
+    native = jsonschema_rs.Draft4Validator({"pattern": regex})
+    looser = []
+    for sample in _samples(shape):
+        for position, character in itertools.product(range(len(sample) + 1), _CHARACTERS):
+            for value in (
+                sample[:position] + character + sample[position + 1 :],
+                sample[:position] + character + sample[position:],
+            ):
+                if native.is_valid(value) and shape.matcher.fullmatch(value) is None:
+                    looser.append(value)
+    assert not looser, f"{shape.pattern}: {looser[:5]}"
+
+
+def test_the_name_pattern_is_the_engines() -> None:
+    """metadata.name: the certificate's pattern is the one ``k8s.name`` checks."""
+    from webhook.engine import DNS_SUBDOMAIN
+
+    pattern = CERTIFICATE.schema["properties"]["metadata"]["properties"]["name"]["pattern"]
+    assert re.fullmatch(r"\^\(\?:(.*)\)\$", pattern)[1] == DNS_SUBDOMAIN.pattern  # type: ignore[index]

@@ -1,0 +1,64 @@
+"""With or without the native certificate, the engine gives the same answer.
+
+The reference is ``Config(native=False)``: every check in Python. Both run on
+every case of every shipped policy (with the case's request context) and on
+mutants of each case's object, validating (as ``/validate`` does) and
+defaulting then validating (as ``trainingjob-guard validate`` does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT
+from tests.native.corpus import jobs, mutants
+from webhook.engine import Config, review
+from webhook.findings import Decision
+from webhook.policy.load import load_policies
+from webhook.policy.testing import CasesFile
+from webhook.request import Context
+
+FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_dir())
+
+
+def _answer(decision: Decision) -> tuple[Any, ...]:
+    findings = sorted((f.rule, f.path, f.message, f.action, f.on_key) for f in decision.findings)
+    return decision.allowed, tuple(findings), decision.patch
+
+
+def _same(job: dict[str, Any], context: Context, config: Config) -> None:
+    reference = dataclasses.replace(config, native=False)
+    for mutate in (False, True):
+        fast = review(job, context=context, config=dataclasses.replace(config, mutate=mutate))
+        slow = review(job, context=context, config=dataclasses.replace(reference, mutate=mutate))
+        assert _answer(fast) == _answer(slow), job
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[folder.name for folder in FOLDERS])
+def test_every_case_and_its_mutants_get_the_same_answer(folder: Path) -> None:
+    config = Config(policies=load_policies([folder]))
+    cases = CasesFile.model_validate(yaml.safe_load((folder / "tests" / "cases.yaml").read_text()))
+    for case in cases.cases:
+        job = yaml.safe_load((folder / "tests" / case.object).read_text())
+        metadata = job.get("metadata") or {}
+        context = Context(
+            "CREATE",
+            namespace=case.namespace or metadata.get("namespace") or "default",
+            user=case.userInfo.username,
+            groups=tuple(case.userInfo.groups),
+            namespace_labels=case.namespaceLabels,
+        )
+        for mutant in itertools.chain([job], mutants(job, 25, seed=len(case.name))):
+            _same(mutant, context, config)
+
+
+def test_without_policies_every_manifest_gets_the_same_answer() -> None:
+    for name, job in jobs():
+        for mutant in itertools.chain([job], mutants(job, 10, seed=len(name))):
+            _same(mutant, Context(), Config())

@@ -1,0 +1,109 @@
+r"""The native fast path: a compiled JSON Schema that certifies a job has nothing to report.
+
+Most jobs the API server sends are fine, and proving that in Python (a walk
+over every value, every rule's closure) costs tens of microseconds per
+request. A :class:`Certificate` proves it natively instead: the checks whose
+"finds nothing" condition JSON Schema can state are compiled once, at load,
+into one schema, which jsonschema-rs checks in a few microseconds.
+
+The one invariant: **a schema may only be stricter than the checks it stands
+for**. When the certificate holds, the Python checks it covers would find
+nothing, so they are skipped; when it does not hold (or cannot be checked:
+a value JSON has no type for), every check runs in Python as before and
+gives the exact findings. A certificate never decides anything: it only says
+when the exact checks can be skipped, so the answer is the same with or
+without it (``tests/native/`` holds the two to that on every shipped case).
+
+Draft 4 is used on purpose: from draft 6 on, ``5.0`` is an ``integer``,
+while the checks (and the ACK controller's Go types) take only whole JSON
+numbers. jsonschema-rs reads ``\d`` and ``\w`` as ASCII, where Python's
+``re`` takes any Unicode digit or letter: stricter, the safe direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jsonschema_rs
+
+Schema = dict[str, Any]
+
+
+class Certificate:
+    """A compiled schema: :meth:`holds` is True only when the checks behind it find nothing."""
+
+    __slots__ = ("_is_valid", "schema")
+
+    def __init__(self, schemas: Sequence[Schema]) -> None:
+        parts = list(schemas)
+        self.schema: Schema = parts[0] if len(parts) == 1 else {"allOf": parts}
+        self._is_valid = jsonschema_rs.Draft4Validator(self.schema).is_valid
+
+    def holds(self, obj: Mapping[str, Any]) -> bool:
+        """True when *obj* passes; False when it fails or holds a value JSON cannot carry."""
+        try:
+            return bool(self._is_valid(obj))
+        except (ValueError, TypeError, OverflowError):  # a date from YAML, a non-string key
+            return False
+
+
+def anchored(pattern: str) -> str:
+    """A regex that must match the whole string (JSON Schema's ``pattern`` searches)."""
+    return f"^(?:{pattern})$"
+
+
+def at(path: Sequence[str], schema: Schema) -> Schema:
+    """*schema* for the value at *path* (under the object), when every step is there."""
+    for name in reversed(path):
+        schema = {"properties": {name: schema}}
+    return schema
+
+
+def required_at(path: Sequence[str], schema: Schema) -> Schema:
+    """*schema* for the value at *path*, which must be there (not null), in objects all the way."""
+    schema = {"allOf": [schema, {"not": {"type": "null"}}]}
+    for name in reversed(path):
+        schema = {"type": "object", "required": [name], "properties": {name: schema}}
+    return schema
+
+
+def contains(schema: Schema) -> Schema:
+    """An array with an item that passes *schema* (draft 4 has no ``contains``)."""
+    return {"type": "array", "not": {"items": {"not": schema}}}
+
+
+def glob_regex(patterns: Sequence[str]) -> str | None:
+    """The anchored regex of :class:`~webhook.policy.globs.Globs` *patterns*.
+
+    None when a pattern has a placeholder (it depends on the request) or a
+    ``[...]`` set (fnmatch's sets differ from regex classes in small ways):
+    the rule then stays in Python.
+    """
+    alternatives = []
+    for pattern in patterns:
+        if "[" in pattern or "{" in pattern:
+            return None
+        alternatives.append(
+            "".join(
+                "(?s:.)*" if char == "*" else "(?s:.)" if char == "?" else _literal(char)
+                for char in pattern
+            )
+        )
+    return anchored("|".join(alternatives)) if alternatives else None
+
+
+def _literal(char: str) -> str:
+    return "\\" + char if char in r"\.+*?()|[]{}^$#&-~" else char
+
+
+def on_spec(*schemas: Schema) -> Schema:
+    """A job whose ``spec`` is an object that passes every one of *schemas*.
+
+    Rules read a missing or mistyped ``spec`` as an empty one, which some
+    of them report (a required field): so a rule's schema wants a real spec.
+    """
+    spec: Schema = {"type": "object"}
+    if schemas:
+        spec["allOf"] = list(schemas)
+    return {"type": "object", "required": ["spec"], "properties": {"spec": spec}}

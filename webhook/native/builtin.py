@@ -1,0 +1,178 @@
+"""The schema of a job the built-in checks find nothing in (see :mod:`webhook.native`).
+
+Built from the same compiled constraints as the Python walk
+(:mod:`webhook.constraints.check`), shape by shape, so the two cannot drift
+apart when the constraints are regenerated. It covers what
+:func:`webhook.engine.check_object` checks before the cross-field rules:
+
+* the top level and ``metadata`` are as plain as ``_plain`` wants, so the
+  typed model could only agree (``status`` present, a null label, a missing
+  ``name``: not certified, the exact checks run);
+* ``metadata.name`` is a Kubernetes name;
+* every ``spec`` value fits its SageMaker shape exactly as the walk checks
+  it: types, unknown fields, required fields, lengths, ranges, ``int32``
+  overflow, enums, patterns, list and map sizes, map keys; text fields hold
+  neither ``$`` nor ``<`` (stricter than the placeholder check, which looks
+  for ``$NAME``, ``${NAME}`` and ``<...>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from webhook.constraints.check import FREE_TEXT_FIELDS
+from webhook.constraints.schema import (
+    INT32_MAX,
+    INT64_MAX,
+    BoolShape,
+    Constraints,
+    IntShape,
+    ListShape,
+    MapShape,
+    Shape,
+    StringShape,
+    StructShape,
+    translate,
+)
+from webhook.native import Schema, anchored
+
+_INT64_MIN: Final = -(2**63)
+_LABEL: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_STRING_MAP: Final = {"type": "object", "additionalProperties": {"type": "string"}}
+_NO_PLACEHOLDER: Final = {"not": {"type": "string", "pattern": "[$<]"}}
+
+
+def builtin_schema(
+    constraints: Constraints, api_version: str, kind: str, crd_required: Iterable[str]
+) -> Schema:
+    """The schema of a TrainingJob on which the built-in checks find nothing."""
+    spec = _Builder().struct(constraints.root, extra_required=crd_required)
+    return {
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"enum": [api_version]},
+            "kind": {"enum": [kind]},
+            "metadata": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {
+                        "type": "string",
+                        "maxLength": 253,
+                        "pattern": anchored(rf"{_LABEL}(\.{_LABEL})*"),
+                    },
+                    "generateName": {"type": "string"},
+                    "namespace": {"type": "string"},
+                    "labels": _STRING_MAP,
+                    "annotations": _STRING_MAP,
+                    "finalizers": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "spec": spec,
+        },
+        "additionalProperties": False,
+    }
+
+
+def regex_of(shape: StringShape) -> str | None:
+    """The shape's pattern for jsonschema-rs (None: no pattern to check)."""
+    if shape.pattern is None or shape.pattern in (".*", ".+"):
+        return None
+    return anchored(translate(shape.pattern))
+
+
+class _Builder:
+    """Schemas per (shape, free text), built once each."""
+
+    def __init__(self) -> None:
+        self.built: dict[tuple[str, bool], Schema] = {}
+
+    def shape(self, shape: Shape, *, free: bool = False) -> Schema:
+        key = (shape.name, free)
+        if key not in self.built:
+            self.built[key] = self._build(shape, free)
+        return self.built[key]
+
+    def _build(self, shape: Shape, free: bool) -> Schema:
+        if isinstance(shape, StringShape):
+            return self.string(shape, free)
+        if isinstance(shape, IntShape):
+            high = shape.max if shape.max is not None else INT64_MAX
+            if shape.bits == 32:
+                high = min(high, INT32_MAX)
+            low = shape.min if shape.min is not None else _INT64_MIN
+            return {"type": "integer", "minimum": low, "maximum": high}
+        if isinstance(shape, BoolShape):
+            return {"type": "boolean"}
+        if isinstance(shape, ListShape):
+            schema: Schema = {"type": "array", "items": self.shape(shape.member)}
+            return _bounds(schema, shape.min, shape.max, "Items")
+        if isinstance(shape, MapShape):
+            keys = _key_pattern(shape.key)
+            schema = {
+                "type": "object",
+                "patternProperties": {keys: self.shape(shape.value, free=True)},
+                "additionalProperties": False,
+            }
+            return _bounds(schema, shape.min, shape.max, "Properties")
+        assert isinstance(shape, StructShape)
+        return self.struct(shape)
+
+    def struct(self, shape: StructShape, extra_required: Iterable[str] = ()) -> Schema:
+        """A structure: known members only; required ones present and not null."""
+        required = list(dict.fromkeys((*shape.required, *extra_required)))
+        properties = {}
+        for name, member in shape.members.items():
+            schema = self.shape(member.shape, free=name in FREE_TEXT_FIELDS)
+            properties[name] = schema if name in required else _nullable(schema)
+        out: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
+        if required:
+            out["required"] = required
+        return out
+
+    def string(self, shape: StringShape, free: bool) -> Schema:
+        """A string as the walk checks it: length, then enum or pattern; no placeholder."""
+        schema: Schema = _bounds({"type": "string"}, shape.min, shape.max, "Length")
+        if shape.enum:
+            schema["enum"] = list(shape.enum)
+            return schema  # an enum value holds no placeholder
+        regex = regex_of(shape)
+        if regex is not None:
+            schema["pattern"] = regex
+        elif shape.pattern in (".*", ".+"):
+            schema["pattern"] = r"^[^\n]*$"  # Java's '.' stops at line ends
+        return schema if free else {**schema, **_NO_PLACEHOLDER}
+
+
+def _bounds(schema: Schema, low: int | None, high: int | None, what: str) -> Schema:
+    if low:
+        schema[f"min{what}"] = low
+    if high is not None:
+        schema[f"max{what}"] = high
+    return schema
+
+
+def _key_pattern(shape: StringShape) -> str:
+    """The keys a map takes: length and pattern in one regex (draft 4 has no ``propertyNames``).
+
+    Keys are checked for their length and, unless it is ``.*``, their pattern; a
+    key may hold a line break when the pattern is ``.*`` (the walk does not look).
+    """
+    high = "" if shape.max is None else shape.max
+    size = f"(?s:.){{{shape.min or 0},{high}}}"
+    regex = regex_of(shape)
+    return f"^{size}$" if regex is None else f"^(?={size}$){regex[1:]}"
+
+
+def _nullable(schema: Schema) -> Schema:
+    """*schema*, or null: an optional member set to null is as good as absent.
+
+    Draft 4's keywords other than ``type`` and ``enum`` pass values of other
+    types, so widening those two is enough.
+    """
+    widened = {**schema, "type": [schema["type"], "null"]}
+    if "enum" in schema:
+        widened["enum"] = [*schema["enum"], None]
+    return widened

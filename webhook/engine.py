@@ -34,7 +34,7 @@ import jsonpatch
 
 from webhook.constraints import messages
 from webhook.constraints.check import SpecChecker, default_checker, find_placeholder
-from webhook.constraints.rules import check_rules
+from webhook.constraints.rules import UNCERTIFIED, check_rules
 from webhook.findings import Action, Decision, Finding
 from webhook.model import API_VERSION, KIND, TrainingJobSpec
 from webhook.model.parse import parse
@@ -71,6 +71,8 @@ class Config:
 
 
 DEFAULT_CONTEXT: Final = Context()
+NOTHING: Final = Decision()
+"""The decision on a job with nothing to report and nothing to default."""
 
 
 def review(
@@ -111,13 +113,15 @@ def review(
             selection, _builtin(config.checker)
         ).holds(obj)
         if certified:
-            findings.extend(check_rules(obj["spec"]))
+            findings.extend(check_rules(obj["spec"], UNCERTIFIED))
         else:
             findings.extend(check_object(obj, config.checker, native=False))
         evaluation = selection.evaluate(subject, certified=certified)
         findings.extend(evaluation.findings)
         if evaluation.api_actions:
             actions = {**evaluation.api_actions, **config.actions}
+    if not findings and not patch:
+        return NOTHING
     findings = _root_causes(findings)
     if actions:
         findings = [_override(finding, actions) for finding in findings]
@@ -152,7 +156,7 @@ def check_object(
     False skips the certificate (the caller has just checked a stricter one).
     """
     if native and not full and builtin_certificate(checker).holds(obj):
-        return check_rules(obj["spec"])
+        return check_rules(obj["spec"], UNCERTIFIED)
     spec = obj.get("spec")
     spec_findings: list[Finding] = []
     suspect = True

@@ -7,15 +7,19 @@ The webhook fills it from the AdmissionReview; the CLI from its flags
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Operation = Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Context:
-    """The request around the object (all optional for the CLI)."""
+    """The request around the object (all optional for the CLI); read-only by convention.
+
+    Not a frozen dataclass: one is built per admission request, and a frozen
+    dataclass's ``__init__`` costs three times as much.
+    """
 
     operation: Operation = "CREATE"
     namespace: str | None = None
@@ -26,5 +30,5 @@ class Context:
     """Labels of the namespace; None when not known (policies that select on them then
     report that instead of guessing)."""
     dry_run: bool = False
-    extra: Mapping[str, object] = field(default_factory=dict)
+    extra: Mapping[str, object] | None = None
     """Anything else a caller wants CEL rules to see under ``request``."""

@@ -162,7 +162,17 @@ def _no_name(job: Job) -> None:
     job.get("metadata", {}).pop("name", None)
 
 
-_EDITS = (_spot, _groups, _many_instances, _repeat_tag, _no_name)
+def _algorithm_name(job: Job) -> None:
+    _spec(job).setdefault("algorithmSpecification", {})["algorithmName"] = "xgboost"
+
+
+def _no_data_source(job: Job) -> None:
+    for channel in _spec(job).get("inputDataConfig") or []:
+        if isinstance(channel, dict):
+            channel["dataSource"] = {}
+
+
+_EDITS = (_spot, _groups, _many_instances, _repeat_tag, _no_name, _algorithm_name, _no_data_source)
 
 
 def _mutate_once(job: Job, rng: random.Random) -> None:

@@ -1,8 +1,9 @@
 """The certificate of the built-in checks is never looser than the checks.
 
-It may only say "nothing to report" when the constraint walk and the typed
-model (the full Python checks, ``check_object(full=True)``) report nothing
-but what the cross-field rules say, which still run in Python.
+It may only say "nothing to report" when the constraint walk, the typed
+model and the cross-field rules (the full Python checks,
+``check_object(full=True)``) report nothing but what the one cross-field rule
+the certificate leaves to Python says.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from tests.conftest import EXAMPLES
 from tests.native.corpus import job_file, jobs, mutants
 from webhook.constraints.check import default_checker
-from webhook.constraints.rules import check_rules
+from webhook.constraints.rules import UNCERTIFIED, check_rules
 from webhook.constraints.schema import MapShape, StringShape, load
 from webhook.engine import builtin_certificate, check_object
 from webhook.native.builtin import regex_of
@@ -28,8 +29,8 @@ CORPUS = jobs()
 
 
 def _clean(job: dict[str, Any]) -> bool:
-    """True when the exact Python checks find nothing but cross-field rule findings."""
-    return check_object(job, CHECKER, full=True) == check_rules(job["spec"])
+    """True when the exact Python checks find nothing the certificate should have seen."""
+    return check_object(job, CHECKER, full=True) == check_rules(job["spec"], UNCERTIFIED)
 
 
 def test_the_bundled_example_and_the_ack_samples_are_certified() -> None:
@@ -67,6 +68,29 @@ def test_what_the_checks_report_is_not_certified(
     job: dict[str, Any], field: str, value: Any
 ) -> None:
     job["spec"]["resourceConfig"][field] = value
+    assert not _clean(job)
+    assert not CERTIFICATE.holds(job)
+
+
+@pytest.mark.parametrize(
+    ("block", "field", "value"),
+    [
+        ("resourceConfig", "instanceType", None),  # neither type nor groups
+        ("resourceConfig", "instanceGroups", [{"instanceType": "ml.m5.xlarge"}]),  # both
+        ("algorithmSpecification", "algorithmName", "xgboost"),  # both image and algorithm
+        ("algorithmSpecification", "trainingImage", None),  # neither
+    ],
+)
+def test_what_the_cross_field_rules_report_is_not_certified(
+    job: dict[str, Any], block: str, field: str, value: Any
+) -> None:
+    job["spec"][block][field] = value
+    assert not _clean(job)
+    assert not CERTIFICATE.holds(job)
+
+
+def test_a_channel_without_a_data_source_is_not_certified(job: dict[str, Any]) -> None:
+    job["spec"]["inputDataConfig"][0]["dataSource"] = {}
     assert not _clean(job)
     assert not CERTIFICATE.holds(job)
 

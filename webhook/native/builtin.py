@@ -13,7 +13,10 @@ apart when the constraints are regenerated. It covers what
   it: types, unknown fields, required fields, lengths, ranges, ``int32``
   overflow, enums, patterns, list and map sizes, map keys; text fields hold
   neither ``$`` nor ``<`` (stricter than the placeholder check, which looks
-  for ``$NAME``, ``${NAME}`` and ``<...>``).
+  for ``$NAME``, ``${NAME}`` and ``<...>``);
+* the cross-field rules of :mod:`webhook.constraints.rules` but
+  ``spot_max_wait`` (JSON Schema cannot compare two numbers), which runs on
+  certified jobs too.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ def builtin_schema(
 ) -> Schema:
     """The schema of a TrainingJob on which the built-in checks find nothing."""
     spec = _Builder().struct(constraints.root, extra_required=crd_required)
+    spec["allOf"] = list(CROSS_FIELD)
     return {
         "type": "object",
         "required": ["apiVersion", "kind", "metadata", "spec"],
@@ -74,6 +78,66 @@ def builtin_schema(
         },
         "additionalProperties": False,
     }
+
+
+_NULL: Final = {"type": "null"}
+_SET: Final = {"not": _NULL}
+_NO_GROUPS: Final = {"anyOf": [_NULL, {"type": "array", "maxItems": 0}]}
+
+#: ``instance_groups``, ``image_or_algorithm`` and ``data_source`` of
+#: :mod:`webhook.constraints.rules`; a field that is null is as good as absent there.
+CROSS_FIELD: Final = (
+    {
+        "properties": {
+            "resourceConfig": {
+                "anyOf": [
+                    {
+                        "required": ["instanceType"],
+                        "properties": {"instanceType": _SET, "instanceGroups": _NO_GROUPS},
+                    },
+                    {
+                        "required": ["instanceGroups"],
+                        "properties": {
+                            "instanceGroups": {"type": "array", "minItems": 1},
+                            "instanceType": _NULL,
+                            "instanceCount": _NULL,
+                        },
+                    },
+                ]
+            },
+            "algorithmSpecification": {
+                "anyOf": [
+                    {
+                        "required": ["trainingImage"],
+                        "properties": {"trainingImage": _SET, "algorithmName": _NULL},
+                    },
+                    {
+                        "required": ["algorithmName"],
+                        "properties": {"algorithmName": _SET, "trainingImage": _NULL},
+                    },
+                ]
+            },
+            "inputDataConfig": {
+                "items": {
+                    "properties": {
+                        "dataSource": {
+                            "anyOf": [
+                                {
+                                    "required": ["s3DataSource"],
+                                    "properties": {"s3DataSource": _SET},
+                                },
+                                {
+                                    "required": ["fileSystemDataSource"],
+                                    "properties": {"fileSystemDataSource": _SET},
+                                },
+                            ]
+                        }
+                    }
+                }
+            },
+        }
+    },
+)
 
 
 def regex_of(shape: StringShape) -> str | None:

@@ -80,6 +80,10 @@ class Applicability:
     notes: tuple[Finding, ...] = ()
 
 
+APPLIES: Final = Applicability(True)
+DOES_NOT_APPLY: Final = Applicability(False)
+
+
 class PolicyScope:
     """Match, exclude and exemptions of one policy, compiled."""
 
@@ -99,21 +103,21 @@ class PolicyScope:
         notes: list[Finding] = []
         matched = self._match.matches(subject)
         if matched is False:
-            return Applicability(False)
+            return DOES_NOT_APPLY
         if matched is None:
             notes.append(self._labels_unknown(subject, "match"))
         if self._exclude is not None:
             excluded = self._exclude.matches(subject)
             if excluded is True:
-                return Applicability(False)
+                return DOES_NOT_APPLY
             if excluded is None:
                 notes.append(self._labels_unknown(subject, "exclude"))
         exempt, note = self._exempt(subject)
         if exempt:
-            return Applicability(False)  # the policy does not apply: nothing to say about it
+            return DOES_NOT_APPLY  # the policy does not apply: nothing to say about it
         if note is not None:
             notes.append(note)
-        return Applicability(True, tuple(notes))
+        return Applicability(True, tuple(notes)) if notes else APPLIES
 
     def _exempt(self, subject: Subject) -> tuple[bool, Finding | None]:
         exemptions = self._exemptions

@@ -13,9 +13,12 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Subject:
     """A TrainingJob under review: the raw object and its request context.
+
+    Read-only by convention, not a frozen dataclass: one is built per review,
+    and a frozen dataclass's ``__init__`` costs three times as much.
 
     Rules read the raw mapping (the typed model may not exist when the object
     has type errors, and every rule must still run), so every accessor here is

@@ -98,6 +98,10 @@ class Answer:
     """Every finding (for metrics and the decision log)."""
 
 
+ALLOWED: Final = Answer(True, "allowed")
+"""The answer for a job with nothing to report (most of them): one object for all."""
+
+
 def is_training_job(request: AdmissionRequest) -> bool:
     """True for the TrainingJob resource itself (not its status subresource)."""
     kind = request.kind
@@ -144,6 +148,8 @@ def validate(
         context=context_of(request, labels),
         config=_without_mutation(config),
     )
+    if not decision.findings:
+        return ALLOWED
     warnings = tuple(f for f in decision.findings if f.action is Action.WARN)
     if decision.allowed:
         return Answer(

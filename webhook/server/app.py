@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
+from webhook.findings import Action
 from webhook.server import admission
 from webhook.server.state import ServerState
 
@@ -37,6 +38,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MAX_BODY_BYTES: Final = 7 * 1024 * 1024
 
 HANDLERS: Final = {"/validate": admission.validate, "/mutate": admission.mutate}
+ENDPOINTS: Final = {"/validate": "validate", "/mutate": "mutate"}
 _JSON: Final = [(b"content-type", b"application/json")]
 
 
@@ -46,10 +48,15 @@ class BodyTooLargeError(Exception):
 
 async def read_body(receive: Receive, limit: int) -> bytes:
     """Read the whole body, or raise BodyTooLargeError as soon as it passes *limit*."""
+    message = await receive()
+    if not message.get("more_body", False) and message["type"] == "http.request":
+        body: bytes = message.get("body", b"")  # the usual case: all of it at once
+        if len(body) > limit:
+            raise BodyTooLargeError
+        return body
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
         if message["type"] == "http.disconnect":
             break
         chunk = message.get("body", b"")
@@ -59,6 +66,7 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
+        message = await receive()
     return b"".join(chunks)
 
 
@@ -124,6 +132,11 @@ class _Exchange:
         name = ""
         if request is not None:
             name = request.name or admission.object_name(request.object)
+        rules: list[str] = []
+        audit: list[str] = []
+        if answer.findings:
+            rules = sorted({f.rule for f in answer.findings if f.action is not Action.AUDIT})
+            audit = sorted({f.rule for f in answer.findings if f.action is Action.AUDIT})
         self.state.log(
             "decision",
             endpoint=self.endpoint,
@@ -133,8 +146,8 @@ class _Exchange:
             name=name,
             operation=operation,
             decision=answer.decision,
-            rules=sorted({f.rule for f in answer.findings if f.action.value != "audit"}),
-            audit=sorted({f.rule for f in answer.findings if f.action.value == "audit"}),
+            rules=rules,
+            audit=audit,
             patched=len(answer.patch),
             dryRun=request.dryRun if request else False,
             latencyMs=round(seconds * 1000, 3),
@@ -144,7 +157,7 @@ class _Exchange:
 async def _admit(
     state: ServerState, scope: Scope, receive: Receive, send: Send, max_body: int
 ) -> None:
-    exchange = _Exchange(state, send, scope["path"].lstrip("/"))
+    exchange = _Exchange(state, send, ENDPOINTS[scope["path"]])
     too_large = f"body over {max_body} bytes"
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > max_body:
@@ -184,7 +197,9 @@ async def _admit(
             await exchange.answer(uid, admission.Answer(False, "error", 400, message), None)
         return
     config = state.config  # one configuration for the whole request, whatever reloads do
-    labels = await _labels_of(state, request.namespace)
+    labels = None
+    if state.namespace_labels is not None and request.namespace:
+        labels = await _labels_of(state.namespace_labels, request.namespace)
     try:
         answer = HANDLERS[scope["path"]](request, config, labels)
     except Exception as error:  # a bug must deny with a message, not 500 with a traceback
@@ -193,11 +208,10 @@ async def _admit(
     await exchange.answer(request.uid, answer, request)
 
 
-async def _labels_of(state: ServerState, namespace: str) -> admission.NamespaceLabels | None:
+async def _labels_of(
+    lookup: admission.NamespaceLabels, namespace: str
+) -> admission.NamespaceLabels:
     """The namespace's labels as a lookup for the handler; a cache miss waits off the loop."""
-    lookup = state.namespace_labels
-    if lookup is None or not namespace:
-        return None
     cached = getattr(lookup, "__contains__", None)
     if cached is not None and cached(namespace):
         value = lookup(namespace)

@@ -57,8 +57,7 @@ class JsonLog:
 
     def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
         """Write one line."""
-        record = {"time": _now(), "level": level, "event": event}
-        record.update(fields)
+        record = {"time": _now(), "level": level, "event": event, **fields}
         line = orjson.dumps(record, default=str, option=orjson.OPT_APPEND_NEWLINE)
         stream = self._stream or getattr(sys.stderr, "buffer", None)
         if stream is None:  # stderr replaced by a text-only stream

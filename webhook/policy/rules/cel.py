@@ -70,7 +70,7 @@ def activation(subject: Subject, params: Mapping[str, Any]) -> Any:
                     "namespace": subject.namespace,
                     "dryRun": context.dry_run,
                     "userInfo": {"username": context.user or "", "groups": list(context.groups)},
-                    **context.extra,
+                    **(context.extra or {}),
                 },
                 "params": params,
                 "namespaceObject": (

@@ -3,8 +3,10 @@
 
 Measures, per TrainingJob (the bundled valid example, in namespace team-7):
 
-- the whole review with no policy (SageMaker constraints only);
-- the whole review with the bundled baseline policy, and the policy part alone;
+- the whole review with no policy (SageMaker constraints only) and with the
+  bundled baseline policy, each with the native certificate (as served) and
+  with every check in Python (``Config(native=False)``, the reference);
+- the baseline policy's defaults and rules alone, in Python;
 - the whole review with the two policies that apply to the job: the baseline and
   team-7's policy (tenancy, network, resources, a CEL rule);
 - the same with 100 loaded policies: the baseline plus 99 team policies, each
@@ -95,10 +97,12 @@ def main() -> int:
         two = load_policies([baseline_policy(), teams[7]])
         many = load_policies([baseline_policy(), *teams])
     none = Config()
+    none_python = Config(native=False)
     one = Config(policies=baseline)
+    one_python = Config(policies=baseline, native=False)
     applying = Config(policies=two)
     hundred = Config(policies=many)
-    for config in (none, one, applying, hundred):  # a clean job: no finding anywhere
+    for config in (none, none_python, one, one_python, applying, hundred):  # a clean job
         assert review(job, context=context, config=config).findings == (), config
 
     def policy_part(policies: PolicySet) -> Callable[[], object]:
@@ -117,25 +121,35 @@ def main() -> int:
             per_call_us(lambda: review(job, context=context, config=one), args.rounds),
         ),
         (
-            "  of which the baseline policy (defaults + rules)",
-            per_call_us(policy_part(baseline), args.rounds),
+            "  the same, every check in Python: no policy",
+            per_call_us(lambda: review(job, context=context, config=none_python), args.rounds),
+        ),
+        (
+            "  the same, every check in Python: baseline",
+            per_call_us(lambda: review(job, context=context, config=one_python), args.rounds),
         ),
         (
             "review, 2 loaded policies (baseline + team-7)",
             per_call_us(lambda: review(job, context=context, config=applying), args.rounds),
         ),
-        ("  of which the 2 policies", per_call_us(policy_part(two), args.rounds)),
+        (
+            "  of which the 2 policies, in Python",
+            per_call_us(policy_part(two), args.rounds),
+        ),
         (
             "review, 100 loaded policies (the same 2 apply)",
             per_call_us(lambda: review(job, context=context, config=hundred), args.rounds),
         ),
-        ("  of which the 100 policies", per_call_us(policy_part(many), args.rounds)),
+        (
+            "  of which the 100 policies, in Python",
+            per_call_us(policy_part(many), args.rounds),
+        ),
     ]
     for label, value in rows:
         print(f"{label:<50} {value:8.1f} us")
-    ratio = rows[5][1] / rows[3][1]
+    ratio = rows[6][1] / rows[4][1]
     print(f"{'100 loaded / 2 loaded (whole review)':<50} {ratio:8.2f} x   (target <= 2)")
-    ratio = rows[5][1] / rows[1][1]
+    ratio = rows[6][1] / rows[1][1]
     print(f"{'100 loaded / baseline alone (whole review)':<50} {ratio:8.2f} x")
     print(f"{'target for the baseline policy':<50} {'< 50 us':>11}")
     return 0

@@ -5,7 +5,10 @@ Starts, on 127.0.0.1 with one certificate for both:
 
 - ``trainingjob-guard serve`` with the bundled baseline policy;
 - a bare ASGI app that returns a fixed AdmissionReview, on the same uvicorn
-  settings (TLS, uvloop, httptools, no access log): the floor of this stack.
+  settings (TLS, uvloop, httptools, no access log): the floor of this stack;
+- ``serve`` again with a decision that costs nothing (every request gets the
+  shared "allowed" answer): what the webhook's own HTTP layer costs (parsing
+  and typing the AdmissionReview, the answer, metrics and the decision log).
 
 Then drives each with wrk (Debian's ``wrk`` package: ``apt-get install wrk``),
 keep-alive, one thread and 16 connections, POSTing the same AdmissionReview
@@ -56,6 +59,13 @@ context.minimum_version = ssl.TLSVersion.TLSv1_2
 context.load_cert_chain(sys.argv[2], sys.argv[3])
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), ssl_context_factory=lambda c, d: context,
             loop="uvloop", http="httptools", lifespan="off", access_log=False, log_level="warning")
+"""
+NO_DECISION = """
+import sys
+from webhook.server import admission, app
+app.HANDLERS["/validate"] = lambda request, config, labels: admission.ALLOWED
+from webhook.cli import main
+sys.exit(main(["serve", "--port", "0", "--cert-dir", sys.argv[1]]))
 """
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -178,7 +188,7 @@ def main() -> int:
              str(folder / "certs")],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
-        bare = None
+        bare = floor = None
         try:
             port = wait_for_port(guard, r"serving https://localhost:(\d+)")
             answer = subprocess.run(
@@ -197,6 +207,11 @@ def main() -> int:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             wait_tls(bare_port)
+            floor = subprocess.Popen(
+                [sys.executable, "-c", NO_DECISION, str(folder / "certs")],
+                cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            )  # fmt: skip
+            floor_port = wait_for_port(floor, r"serving https://localhost:(\d+)")
             results = {
                 "bare ASGI app": wrk(f"https://127.0.0.1:{bare_port}/", script, args.seconds,
                                      args.connections),
@@ -204,13 +219,16 @@ def main() -> int:
                                  args.connections),
                 "/mutate": wrk(f"https://127.0.0.1:{port}/mutate", script, args.seconds,
                                args.connections),
+                "no decision": wrk(f"https://127.0.0.1:{floor_port}/validate", script,
+                                   args.seconds, args.connections),
             }  # fmt: skip
         finally:
             guard.terminate()
             guard.wait(15)
-            if bare is not None:
-                bare.terminate()
-                bare.wait(15)
+            for process in (bare, floor):
+                if process is not None:
+                    process.terminate()
+                    process.wait(15)
     print(f"wrk -t1 -c{args.connections} -d{args.seconds}s, keep-alive, TLS, one uvicorn worker")
     print(f"{'':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
     for label, result in results.items():
@@ -222,6 +240,8 @@ def main() -> int:
     p99 = results["/validate"]["p99"]
     print(f"/validate / bare throughput: {ratio:.2f} (target >= 0.50)")
     print(f"/validate p99: {p99:.2f} ms (target < 5 ms)")
+    floor_ratio = results["no decision"]["rps"] / results["bare ASGI app"]["rps"]
+    print(f"no decision / bare throughput: {floor_ratio:.2f} (the HTTP layer alone)")
     return 0
 
 

@@ -8,6 +8,7 @@ the policy library and mutants of them.
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any
 
 import pytest
@@ -136,3 +137,14 @@ def test_the_example_passes_every_baseline_schema() -> None:
     for rule_id, rule in RULES:
         if rule_id.startswith("baseline/"):
             assert _holds(rule.schema, example), rule_id
+
+
+def test_the_readme_names_the_rule_kinds_with_a_schema() -> None:
+    from webhook.policy.rules.registry import KINDS, SCHEMAS
+
+    section = (PROJECT / "README.md").read_text().split("## How a clean job is decided fast")[1]
+    section = section.split("\n## ")[0]
+    with_schema = section.split("Rule kinds with a schema:")[1].split(";")[0]
+    in_python = section.split("Rule kinds with a schema:")[1].split(";")[1].split("always")[0]
+    assert set(re.findall(r"`(\w+)`", with_schema)) == set(SCHEMAS)
+    assert set(re.findall(r"`(\w+)`", in_python)) == set(KINDS) - set(SCHEMAS)

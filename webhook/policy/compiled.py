@@ -221,9 +221,9 @@ class PolicySet:
     def certificate(self, selection: Selection, builtin: Schema) -> Certificate:
         """The certificate of *builtin* (the built-in checks) and *selection*'s rule schemas.
 
-        Built once per combination of applying policies (the policies of a set
-        live as long as the set, so their ids are stable keys) and kept, up to
-        :data:`CERTIFICATES` combinations.
+        Built on first use, once per combination of applying policies (a few
+        milliseconds; the policies of a set live as long as the set, so their
+        ids are stable keys), and kept, up to :data:`CERTIFICATES` combinations.
         """
         key = (id(builtin), *map(id, selection.policies))
         certificate = self._certificates.get(key)

@@ -14,17 +14,16 @@ from webhook.engine import Config
 from webhook.findings import Action, Finding
 from webhook.policy.load import baseline_policy, load_policies
 from webhook.server import admission
+from webhook.server.wire import AdmissionRequest, parse_request
 
 REVIEW: dict[str, Any] = json.loads((EXAMPLES / "admission-review.json").read_text())
 BASELINE = Config(policies=load_policies([baseline_policy()]), mutate=False)
 
 
-def request_of(
-    obj: dict[str, Any], operation: str = "CREATE", **extra: Any
-) -> admission.AdmissionRequest:
+def request_of(obj: dict[str, Any], operation: str = "CREATE", **extra: Any) -> AdmissionRequest:
     data = copy.deepcopy(REVIEW)
     data["request"].update(object=obj, operation=operation, **extra)
-    return admission.AdmissionReview.model_validate(data).request
+    return parse_request(data)
 
 
 def test_the_bundled_review_holds_the_invalid_example() -> None:
@@ -109,7 +108,7 @@ def test_update_and_delete_follow_the_engine(job: dict[str, Any]) -> None:
 def test_a_missing_object_is_a_deliberate_error() -> None:
     data = copy.deepcopy(REVIEW)
     data["request"]["object"] = None
-    answer = admission.validate(admission.AdmissionReview.model_validate(data).request, BASELINE)
+    answer = admission.validate(parse_request(data), BASELINE)
     assert (answer.allowed, answer.code, answer.message) == (
         False,
         400,

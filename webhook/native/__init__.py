@@ -22,7 +22,7 @@ numbers. jsonschema-rs reads ``\d`` and ``\w`` as ASCII, where Python's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import jsonschema_rs
@@ -40,7 +40,7 @@ class Certificate:
         self.schema: Schema = parts[0] if len(parts) == 1 else {"allOf": parts}
         self._is_valid = jsonschema_rs.Draft4Validator(self.schema).is_valid
 
-    def holds(self, obj: Mapping[str, Any]) -> bool:
+    def holds(self, obj: object) -> bool:
         """True when *obj* passes; False when it fails or holds a value JSON cannot carry."""
         try:
             return bool(self._is_valid(obj))

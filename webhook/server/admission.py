@@ -1,6 +1,6 @@
-"""AdmissionReview ``admission.k8s.io/v1``: the typed wire format and the pure handlers.
+"""The pure admission handlers: a typed AdmissionReview request in, an answer out.
 
-``validate`` and ``mutate`` take a parsed request and the engine's
+``validate`` and ``mutate`` take a parsed request (:mod:`webhook.server.wire`) and the engine's
 configuration and return an :class:`Answer`; :func:`response` turns it into
 the AdmissionReview the API server reads. Nothing here does I/O, so the
 HTTP layer stays thin and every decision is the one ``validate`` gives in CI.
@@ -21,64 +21,18 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict
 
 from webhook.engine import Config, review
 from webhook.findings import Action, Finding
 from webhook.model import GROUP, KIND
 from webhook.policy.subject import Subject
 from webhook.request import Context
-
-API_VERSION: Final = "admission.k8s.io/v1"
+from webhook.server.wire import API_VERSION, AdmissionRequest
 
 # The API server's warning recorder (k8s.io/apiserver/pkg/endpoints/filters/warning.go)
 # truncates each warning to 256 runes once the total passes 4096: stay within both.
 WARNING_CHARS: Final = 256
 WARNINGS_TOTAL_CHARS: Final = 4096
-
-
-class _Wire(BaseModel):
-    """Wire types ignore fields they do not use, as Kubernetes clients do."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class GroupVersionKind(_Wire):
-    """``request.kind``."""
-
-    group: str = ""
-    version: str = ""
-    kind: str = ""
-
-
-class UserInfo(_Wire):
-    """``request.userInfo``: who is asking."""
-
-    username: str = ""
-    groups: list[str] = []
-
-
-class AdmissionRequest(_Wire):
-    """``request`` of an AdmissionReview."""
-
-    uid: str
-    kind: GroupVersionKind
-    subResource: str | None = None  # noqa: N815 (the wire format's name)
-    name: str = ""
-    namespace: str = ""
-    operation: Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]
-    userInfo: UserInfo = UserInfo()  # noqa: N815
-    object: dict[str, Any] | None = None
-    oldObject: dict[str, Any] | None = None  # noqa: N815
-    dryRun: bool = False  # noqa: N815
-
-
-class AdmissionReview(_Wire):
-    """An AdmissionReview as the API server sends it."""
-
-    apiVersion: Literal["admission.k8s.io/v1"]  # noqa: N815
-    kind: Literal["AdmissionReview"]
-    request: AdmissionRequest
 
 
 Decision = Literal["allowed", "denied", "warned", "ignored", "error"]
@@ -100,12 +54,15 @@ class Answer:
 
 ALLOWED: Final = Answer(True, "allowed")
 """The answer for a job with nothing to report (most of them): one object for all."""
+IGNORED: Final = Answer(True, "ignored")
 
 
 def is_training_job(request: AdmissionRequest) -> bool:
     """True for the TrainingJob resource itself (not its status subresource)."""
-    kind = request.kind
-    return kind.group == GROUP and kind.kind == KIND and not request.subResource
+    kind = request["kind"]
+    return (
+        kind.get("group") == GROUP and kind.get("kind") == KIND and not request.get("subResource")
+    )
 
 
 NamespaceLabels = Callable[[str], Mapping[str, str] | None]
@@ -113,21 +70,23 @@ NamespaceLabels = Callable[[str], Mapping[str, str] | None]
 
 def context_of(request: AdmissionRequest, labels: NamespaceLabels | None = None) -> Context:
     """The engine's view of the request; *labels* looks up the namespace's labels."""
-    namespace_labels = labels(request.namespace) if labels and request.namespace else None
+    namespace = request.get("namespace")
+    user = request.get("userInfo") or {}
     return Context(
-        request.operation,
-        namespace=request.namespace or None,
-        user=request.userInfo.username or None,
-        groups=tuple(request.userInfo.groups),
-        namespace_labels=namespace_labels,
-        dry_run=request.dryRun,
+        request["operation"],
+        namespace=namespace or None,
+        user=user.get("username") or None,
+        groups=tuple(user.get("groups", ())),
+        namespace_labels=labels(namespace) if labels and namespace else None,
+        dry_run=request.get("dryRun", False),
     )
 
 
 def _missing_object(request: AdmissionRequest) -> Answer | None:
-    if request.operation in ("CREATE", "UPDATE") and request.object is None:
-        return Answer(False, "error", 400, f"request.object is missing on {request.operation}")
-    if request.operation == "UPDATE" and request.oldObject is None:
+    operation = request["operation"]
+    if operation in ("CREATE", "UPDATE") and request.get("object") is None:
+        return Answer(False, "error", 400, f"request.object is missing on {operation}")
+    if operation == "UPDATE" and request.get("oldObject") is None:
         return Answer(False, "error", 400, "request.oldObject is missing on UPDATE")
     return None
 
@@ -136,15 +95,16 @@ def validate(
     request: AdmissionRequest, config: Config, labels: NamespaceLabels | None = None
 ) -> Answer:
     """``/validate``: the decision on the (already defaulted) object."""
-    if not is_training_job(request) or request.operation in ("DELETE", "CONNECT"):
-        return Answer(True, "ignored")
+    if not is_training_job(request) or request["operation"] in ("DELETE", "CONNECT"):
+        return IGNORED
     problem = _missing_object(request)
     if problem is not None:
         return problem
-    assert request.object is not None
+    obj = request.get("object")
+    assert obj is not None
     decision = review(
-        request.object,
-        old=request.oldObject,
+        obj,
+        old=request.get("oldObject"),
         context=context_of(request, labels),
         config=_without_mutation(config),
     )
@@ -182,15 +142,15 @@ def mutate(
     The mutating webhook never denies: the validating one, which runs after
     the API server's schema check, decides.
     """
-    if not is_training_job(request) or request.operation != "CREATE":
-        return Answer(True, "ignored")
+    if not is_training_job(request) or request["operation"] != "CREATE":
+        return IGNORED
     problem = _missing_object(request)
     if problem is not None:
         return problem
-    obj = request.object
+    obj = request.get("object")
     assert obj is not None
     if not config.policies:
-        return Answer(True, "allowed")
+        return ALLOWED
     subject = Subject.of(obj, context_of(request, labels))
     patch = config.policies.select(subject).patch(obj, subject)
     return Answer(True, "allowed", patch=tuple(patch))
@@ -198,8 +158,9 @@ def mutate(
 
 def denial_message(request: AdmissionRequest, denials: Sequence[Finding]) -> str:
     """Every denial with its path, in one message kubectl prints as it is."""
-    name = request.name or object_name(request.object)
-    where = f"{request.namespace}/{name}" if request.namespace else name
+    name = request.get("name") or object_name(request.get("object"))
+    namespace = request.get("namespace")
+    where = f"{namespace}/{name}" if namespace else name
     count = len(denials)
     lines = [f"TrainingJob {where} has {count} violation{'s' if count != 1 else ''}:"]
     lines.extend(

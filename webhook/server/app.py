@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from webhook.findings import Action
 from webhook.server import admission
 from webhook.server.state import ServerState
+from webhook.server.wire import API_VERSION, AdmissionRequest, parse_request
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -120,18 +121,22 @@ class _Exchange:
         )
 
     async def answer(
-        self, uid: str, answer: admission.Answer, request: admission.AdmissionRequest | None
+        self, uid: str, answer: admission.Answer, request: AdmissionRequest | None
     ) -> None:
         """An AdmissionReview response, counted and logged."""
         await _send(self.send, 200, admission.response(uid, answer))
         seconds = time.perf_counter() - self.start
-        operation = request.operation if request else "UNKNOWN"
+        operation = request["operation"] if request else "UNKNOWN"
         self.state.metrics.observe(
             self.endpoint, operation, answer.decision, seconds, answer.findings
         )
-        name = ""
+        name = namespace = kind = ""
+        dry_run = False
         if request is not None:
-            name = request.name or admission.object_name(request.object)
+            name = request.get("name") or admission.object_name(request.get("object"))
+            namespace = request.get("namespace", "")
+            kind = request["kind"].get("kind", "")
+            dry_run = request.get("dryRun", False)
         rules: list[str] = []
         audit: list[str] = []
         if answer.findings:
@@ -141,15 +146,15 @@ class _Exchange:
             "decision",
             endpoint=self.endpoint,
             uid=uid,
-            kind=request.kind.kind if request else "",
-            namespace=request.namespace if request else "",
+            kind=kind,
+            namespace=namespace,
             name=name,
             operation=operation,
             decision=answer.decision,
             rules=rules,
             audit=audit,
             patched=len(answer.patch),
-            dryRun=request.dryRun if request else False,
+            dryRun=dry_run,
             latencyMs=round(seconds * 1000, 3),
         )
 
@@ -176,15 +181,15 @@ async def _admit(
     if not isinstance(data, dict) or data.get("kind") != "AdmissionReview":
         await exchange.reject(400, "body is not an AdmissionReview")
         return
-    if data.get("apiVersion") != admission.API_VERSION:
+    if data.get("apiVersion") != API_VERSION:
         await exchange.reject(
             400,
             f"AdmissionReview {data.get('apiVersion')!r} is not supported: only "
-            f"{admission.API_VERSION}; register the webhook with admissionReviewVersions: [v1]",
+            f"{API_VERSION}; register the webhook with admissionReviewVersions: [v1]",
         )
         return
     try:
-        request = admission.AdmissionReview.model_validate(data).request
+        request = parse_request(data)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_url=False)
@@ -198,14 +203,15 @@ async def _admit(
         return
     config = state.config  # one configuration for the whole request, whatever reloads do
     labels = None
-    if state.namespace_labels is not None and request.namespace:
-        labels = await _labels_of(state.namespace_labels, request.namespace)
+    namespace = request.get("namespace")
+    if state.namespace_labels is not None and namespace:
+        labels = await _labels_of(state.namespace_labels, namespace)
     try:
         answer = HANDLERS[scope["path"]](request, config, labels)
     except Exception as error:  # a bug must deny with a message, not 500 with a traceback
-        state.log("internal-error", "error", uid=request.uid, error=repr(error))
+        state.log("internal-error", "error", uid=request["uid"], error=repr(error))
         answer = admission.Answer(False, "error", 500, "trainingjob-guard failed: see its log")
-    await exchange.answer(request.uid, answer, request)
+    await exchange.answer(request["uid"], answer, request)
 
 
 async def _labels_of(

@@ -109,14 +109,8 @@ def review(
             if patch:
                 obj = jsonpatch.apply_patch(obj, patch)
                 subject = Subject.of(obj, context, old)
-        certified = config.native and config.policies.certificate(
-            selection, _builtin(config.checker)
-        ).holds(obj)
-        if certified:
-            findings.extend(check_rules(obj["spec"], UNCERTIFIED))
-        else:
-            findings.extend(check_object(obj, config.checker, native=False))
-        evaluation = selection.evaluate(subject, certified=certified)
+        findings.extend(check_object(obj, config.checker, native=config.native))
+        evaluation = selection.evaluate(subject, native=config.native)
         findings.extend(evaluation.findings)
         if evaluation.api_actions:
             actions = {**evaluation.api_actions, **config.actions}
@@ -153,7 +147,7 @@ def check_object(
     something that does not fit the CRD's types, or when the object's top
     level or metadata is anything but plain. *full* always runs the walk and
     the model (the reference the tests hold the fast paths to); *native*
-    False skips the certificate (the caller has just checked a stricter one).
+    False skips the certificate.
     """
     if native and not full and builtin_certificate(checker).holds(obj):
         return check_rules(obj["spec"], UNCERTIFIED)

@@ -29,8 +29,6 @@ from webhook.policy.rules.registry import compile_rule, native_schema
 from webhook.policy.subject import Subject
 
 STRICTNESS: Final = {Action.AUDIT: 0, Action.WARN: 1, Action.DENY: 2}
-CERTIFICATES: Final = 256
-"""Combinations of applying policies whose certificate a policy set keeps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +68,9 @@ class CompiledPolicy:
     defaults: DefaultsPlan | None
     source: str = ""
     """Where it was loaded from (file), for messages."""
+    certificate: Certificate | None = None
+    """The native certificate of the rules that have a schema (:mod:`webhook.native`):
+    when a job holds it, those rules have nothing to say; None when no rule has one."""
 
     @property
     def id(self) -> str:
@@ -105,7 +106,9 @@ def compile_policy(document: PolicyDocument, source: str = "") -> CompiledPolicy
     if errors:
         raise PolicyConfigError(errors)
     scope = PolicyScope(document.id, document.match, document.exclude, document.exemptions)
-    return CompiledPolicy(document, scope, tuple(rules), defaults, source)
+    schemas = [rule.schema for rule in rules if rule.schema is not None]
+    certificate = Certificate(schemas) if schemas else None  # a millisecond or less
+    return CompiledPolicy(document, scope, tuple(rules), defaults, source, certificate)
 
 
 def _within(prefix: tuple[str | int, ...], error: RuleConfigError) -> RuleConfigError:
@@ -136,15 +139,16 @@ class Selection:
         plans = [policy.defaults for policy in self.policies if policy.defaults is not None]
         return patch_for(obj, subject, plans) if plans else []
 
-    def evaluate(self, subject: Subject, *, certified: bool = False) -> Evaluation:
+    def evaluate(self, subject: Subject, *, native: bool = False) -> Evaluation:
         """Run the rules of the selected policies.
 
-        *certified*: the job holds the certificate of this selection
-        (:meth:`PolicySet.certificate`), so the rules with a schema have
-        nothing to say and are skipped.
+        *native*: skip the rules with a schema of every policy whose
+        certificate the job holds (they have nothing to say).
         """
         evaluation = Evaluation(list(self.notes))
         for policy in self.policies:
+            certificate = policy.certificate if native else None
+            certified = certificate is not None and certificate.holds(subject.obj)
             for rule in policy.rules:
                 if certified and rule.schema is not None:
                     continue
@@ -177,9 +181,6 @@ class PolicySet:
     _general: tuple[tuple[int, CompiledPolicy], ...] = ()
     _by_namespace: Mapping[str, tuple[tuple[int, CompiledPolicy], ...]] = field(
         default_factory=dict
-    )
-    _certificates: dict[tuple[int, ...], Certificate] = field(
-        default_factory=dict, compare=False, repr=False
     )
 
     @classmethod
@@ -217,24 +218,6 @@ class PolicySet:
             if decision.applies:
                 applying.append(policy)
         return Selection(tuple(applying), tuple(notes))
-
-    def certificate(self, selection: Selection, builtin: Schema) -> Certificate:
-        """The certificate of *builtin* (the built-in checks) and *selection*'s rule schemas.
-
-        Built on first use, once per combination of applying policies (a few
-        milliseconds; the policies of a set live as long as the set, so their
-        ids are stable keys), and kept, up to :data:`CERTIFICATES` combinations.
-        """
-        key = (id(builtin), *map(id, selection.policies))
-        certificate = self._certificates.get(key)
-        if certificate is None:
-            if len(self._certificates) >= CERTIFICATES:
-                self._certificates.clear()
-            schemas = [builtin]
-            for policy in selection.policies:
-                schemas.extend(rule.schema for rule in policy.rules if rule.schema is not None)
-            certificate = self._certificates[key] = Certificate(schemas)
-        return certificate
 
     def evaluate(self, subject: Subject) -> Evaluation:
         """Run the rules of every policy that applies to *subject*."""

@@ -141,7 +141,7 @@ def check_object(
 
     Three ways to the same answer, fastest first: the native certificate of
     the built-in checks (:mod:`webhook.native`) says the checks would find
-    nothing, and only the cross-field rules run; else the constraint walk; the
+    nothing, and only the cross-field rule it cannot state runs; else the walk; the
     typed model (pydantic) gives the exact schema errors, but costs more than
     the rest of the checks together, so it runs only when the walk notes
     something that does not fit the CRD's types, or when the object's top

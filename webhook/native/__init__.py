@@ -4,7 +4,8 @@ Most jobs the API server sends are fine, and proving that in Python (a walk
 over every value, every rule's closure) costs tens of microseconds per
 request. A :class:`Certificate` proves it natively instead: the checks whose
 "finds nothing" condition JSON Schema can state are compiled once, at load,
-into one schema, which jsonschema-rs checks in a few microseconds.
+into schemas (one for the built-in checks, one per policy for its rules),
+which jsonschema-rs checks in a few microseconds.
 
 The one invariant: **a schema may only be stricter than the checks it stands
 for**. When the certificate holds, the Python checks it covers would find

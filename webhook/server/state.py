@@ -21,7 +21,7 @@ from typing import IO, Any
 import orjson
 
 from webhook.certs import CertificateError, seconds_to_expiry
-from webhook.engine import Config
+from webhook.engine import Config, builtin_certificate
 from webhook.findings import Action
 from webhook.policy.compiled import EMPTY
 from webhook.policy.load import PolicyLoadError, load_policies, policy_files
@@ -141,6 +141,7 @@ class ServerState:
         )
         state.policy_signature = files_signature(paths) if paths else ()
         state.metrics.policies.set(len(policies))
+        builtin_certificate(state.config.checker)  # compiled now, not on the first request
         return state
 
     def reload_policies_if_changed(self) -> bool | None:

@@ -82,7 +82,10 @@ def review(
     context: Context = DEFAULT_CONTEXT,
     config: Config,
 ) -> Decision:
-    """Decide on *obj* (the TrainingJob as a JSON-like mapping).
+    """Decide on *obj*, the TrainingJob as JSON or YAML decoding gives it.
+
+    Dicts, lists and scalars: a hand-built object with tuples for lists is not
+    what the native certificates read (:mod:`webhook.native`).
 
     *old* is the stored object on UPDATE. DELETE and CONNECT are always
     allowed: a guard must never keep a resource from being deleted. The

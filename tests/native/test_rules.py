@@ -11,6 +11,7 @@ import itertools
 import re
 from typing import Any
 
+import jsonschema_rs
 import pytest
 
 from tests.conftest import EXAMPLES, PROJECT
@@ -76,6 +77,9 @@ def _holds(schema: dict[str, Any] | None, job: dict[str, Any]) -> bool:
     [
         ("\u017fecret_value", "x"),  # long s folds to s: Python's IGNORECASE finds "secret"
         ("API\u212aEY", "x"),  # Kelvin sign folds to k
+        ("ap\u0131_key", "hunter2"),  # dotless i folds to i in Python, not in Rust's regex
+        ("AP\u0130_KEY", "hunter2"),  # dotted capital I
+        ("credent\u0131al", "hunter2"),
         ("HF_TOKEN", "abc"),
         ("note", "postgres://user:pw@db/x"),
         ("note", "  wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY "),
@@ -86,6 +90,23 @@ def test_secrets_schema_refuses_what_the_check_might_flag(
 ) -> None:
     job["spec"]["hyperParameters"][key] = value
     assert not _holds(secrets.native_schema(SecretsRule(id="s", kind="secrets")), job)
+
+
+def test_the_secret_key_screen_knows_every_character_python_folds_onto_its_letters() -> None:
+    """Every code point ``re.IGNORECASE`` matches to a letter of the key words is in that
+    letter's class in the native pattern (which uses no case-insensitive flag)."""
+    letters = sorted(set("passwordsecretapikeyprivatecredentialtoken"))
+    candidates = re.compile(f"[{''.join(letters)}]", re.IGNORECASE)
+    for code in range(0x110000):
+        character = chr(code)
+        if 0xD800 <= code <= 0xDFFF or not candidates.fullmatch(character):
+            continue
+        for letter in letters:
+            if re.fullmatch(letter, character, re.IGNORECASE):
+                native = jsonschema_rs.Draft4Validator(
+                    {"pattern": f"^{secrets._caseless(letter)}$"}
+                )
+                assert native.is_valid(character), (letter, hex(code))
 
 
 def test_required_schema_refuses_a_value_python_calls_blank(job: dict[str, Any]) -> None:

@@ -42,7 +42,13 @@ class Certificate:
         self._is_valid = jsonschema_rs.Draft4Validator(self.schema).is_valid
 
     def holds(self, obj: object) -> bool:
-        """True when *obj* passes; False when it fails or holds a value JSON cannot carry."""
+        """True when *obj* passes; False when it fails or holds a value JSON cannot carry.
+
+        *obj* is JSON data as a decoder gives it (dicts, lists, strings, numbers,
+        booleans, None), which is what the API server's bodies and YAML manifests
+        become. jsonschema-rs reads a tuple as an array where the typed model wants
+        a list, so a hand-built object with tuples is not for a certificate.
+        """
         try:
             return bool(self._is_valid(obj))
         except (ValueError, TypeError, OverflowError):  # a date from YAML, a non-string key

@@ -109,7 +109,10 @@ _VALIDATOR: Final = TypeAdapter(AdmissionReview)
 
 
 def parse_request(data: object) -> AdmissionRequest:
-    """The ``request`` of a decoded AdmissionReview; raises pydantic's ValidationError."""
+    """The ``request`` of an AdmissionReview decoded from JSON.
+
+    Raises pydantic's ValidationError, with every problem and its location.
+    """
     if _CERTIFICATE.holds(data):
         return cast(AdmissionReview, data)["request"]
     return _VALIDATOR.validate_python(data)["request"]

@@ -245,8 +245,29 @@ def compile_rule(rule: SecretsRule) -> Check:
     return check
 
 
+#: Characters beyond ASCII that ``re.IGNORECASE`` matches to a letter of the key words
+#: (Python's Unicode case folding; the tests check this against every code point). The
+#: native pattern spells each letter as a class of its own rather than relying on another
+#: regex engine's case folding, which differs (no dotted or dotless I, for one).
+_FOLDS: Final = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
+
+
+def _caseless(word: str) -> str:
+    """*word* matching as ``re.IGNORECASE`` matches it, with no flag."""
+    return "".join(f"[{c}{c.upper()}{_FOLDS.get(c, '')}]" if c.isalpha() else c for c in word)
+
+
 #: Every key :func:`_key_class` may flag, and more (no exceptions for reference words).
-_NATIVE_KEYS: Final = r"(?i)passw|secret|api.?key|private.?key|credential|token"
+_NATIVE_KEYS: Final = "|".join(
+    (
+        _caseless("passw"),
+        _caseless("secret"),
+        _caseless("api") + ".?" + _caseless("key"),
+        _caseless("private") + ".?" + _caseless("key"),
+        _caseless("credential"),
+        _caseless("token"),
+    )
+)
 #: Every value :func:`_value_kind` may flag, and more: the patterns of ``_VALUE`` without
 #: their look-arounds, and any run of 40 characters an AWS secret key is made of.
 _NATIVE_VALUES: Final = "|".join(

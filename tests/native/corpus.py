@@ -106,6 +106,7 @@ _KEYS: tuple[str, ...] = (
     "max_tokens",
     "\u017fecret",  # long s: folds to 's' in both regex engines
     "API\u212aEY",  # Kelvin sign: folds to 'k'
+    "ap\u0131_key",  # dotless i: folds to 'i' in Python's re, not in Rust's regex
     "apiKey",
     "SECRET_NAME",
     "bad key",

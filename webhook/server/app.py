@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Final
+from functools import partial
+from typing import Any, Final, NamedTuple
 
 import orjson
 from fastapi import FastAPI
@@ -25,6 +26,7 @@ from pydantic import ValidationError
 
 from webhook.findings import Action
 from webhook.server import admission
+from webhook.server.batch import Batch
 from webhook.server.state import ServerState
 from webhook.server.wire import API_VERSION, AdmissionRequest, parse_request
 
@@ -86,6 +88,7 @@ def _error(message: str) -> bytes:
 def build_app(state: ServerState, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
     """The application serving *state*."""
     operations = _operations_app(state)
+    batch = Batch()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         handler = HANDLERS.get(scope.get("path", "")) if scope["type"] == "http" else None
@@ -95,36 +98,49 @@ def build_app(state: ServerState, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
         if scope["method"] != "POST":
             await _send(send, 405, _error("use POST with an AdmissionReview"))
             return
-        await _admit(state, scope, receive, send, max_body)
+        await _admit(state, batch, scope, receive, send, max_body=max_body)
 
     return app
 
 
+class Reply(NamedTuple):
+    """An HTTP answer, ready to send."""
+
+    status: int
+    body: bytes
+    close: bool = False
+
+
+class _Lookup(NamedTuple):
+    """The namespace's labels are not cached: look them up off the loop, then decide."""
+
+    request: AdmissionRequest
+    namespace: str
+
+
 class _Exchange:
-    """One admission request on its way to an answer: where to send it, what to count."""
+    """One admission request on its way to an answer: what to count and log."""
 
-    __slots__ = ("endpoint", "send", "start", "state")
+    __slots__ = ("endpoint", "handler", "start", "state")
 
-    def __init__(self, state: ServerState, send: Send, endpoint: str) -> None:
+    def __init__(self, state: ServerState, path: str) -> None:
         self.state = state
-        self.send = send
-        self.endpoint = endpoint
+        self.endpoint = ENDPOINTS[path]
+        self.handler = HANDLERS[path]
         self.start = time.perf_counter()
 
-    async def reject(self, status: int, message: str) -> None:
+    def reject(self, status: int, message: str) -> Reply:
         """An HTTP error: the request is not an AdmissionReview we can answer."""
-        await _send(self.send, status, _error(message), close=status == 413)
         seconds = time.perf_counter() - self.start
         self.state.metrics.observe(self.endpoint, "UNKNOWN", "error", seconds)
         self.state.log(
             "bad-request", "warning", endpoint=self.endpoint, status=status, error=message
         )
+        return Reply(status, _error(message), close=status == 413)
 
-    async def answer(
-        self, uid: str, answer: admission.Answer, request: AdmissionRequest | None
-    ) -> None:
+    def answer(self, uid: str, answer: admission.Answer, request: AdmissionRequest | None) -> Reply:
         """An AdmissionReview response, counted and logged."""
-        await _send(self.send, 200, admission.response(uid, answer))
+        body = admission.response(uid, answer)
         seconds = time.perf_counter() - self.start
         operation = request["operation"] if request else "UNKNOWN"
         self.state.metrics.observe(
@@ -157,37 +173,51 @@ class _Exchange:
             dryRun=dry_run,
             latencyMs=round(seconds * 1000, 3),
         )
+        return Reply(200, body)
+
+
+async def _reply(send: Send, reply: Reply) -> None:
+    await _send(send, reply.status, reply.body, close=reply.close)
 
 
 async def _admit(
-    state: ServerState, scope: Scope, receive: Receive, send: Send, max_body: int
+    state: ServerState, batch: Batch, scope: Scope, receive: Receive, send: Send, *, max_body: int
 ) -> None:
-    exchange = _Exchange(state, send, ENDPOINTS[scope["path"]])
+    """Read the body, decide in this turn's batch (:mod:`webhook.server.batch`), answer."""
+    exchange = _Exchange(state, scope["path"])
     too_large = f"body over {max_body} bytes"
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > max_body:
-            await exchange.reject(413, too_large)
+            await _reply(send, exchange.reject(413, too_large))
             return
     try:
         body = await read_body(receive, max_body)
     except BodyTooLargeError:
-        await exchange.reject(413, too_large)
+        await _reply(send, exchange.reject(413, too_large))
         return
+    reply = await batch.run(partial(_decide, exchange, body))
+    if isinstance(reply, _Lookup):
+        lookup = state.namespace_labels
+        assert lookup is not None
+        labels = await _labels_of(lookup, reply.namespace)
+        reply = await batch.run(partial(_answer, exchange, reply.request, labels))
+    await _reply(send, reply)
+
+
+def _decide(exchange: _Exchange, body: bytes) -> Reply | _Lookup:
+    """Parse and check the AdmissionReview, then answer it (no I/O: runs in a batch)."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        await exchange.reject(400, f"body is not JSON: {error}")
-        return
+        return exchange.reject(400, f"body is not JSON: {error}")
     if not isinstance(data, dict) or data.get("kind") != "AdmissionReview":
-        await exchange.reject(400, "body is not an AdmissionReview")
-        return
+        return exchange.reject(400, "body is not an AdmissionReview")
     if data.get("apiVersion") != API_VERSION:
-        await exchange.reject(
+        return exchange.reject(
             400,
             f"AdmissionReview {data.get('apiVersion')!r} is not supported: only "
             f"{API_VERSION}; register the webhook with admissionReviewVersions: [v1]",
         )
-        return
     try:
         request = parse_request(data)
     except ValidationError as error:
@@ -197,32 +227,38 @@ async def _admit(
         message = f"invalid AdmissionReview: {problems}"
         uid = _uid(data)
         if uid is None:
-            await exchange.reject(400, message)
-        else:
-            await exchange.answer(uid, admission.Answer(False, "error", 400, message), None)
-        return
-    config = state.config  # one configuration for the whole request, whatever reloads do
+            return exchange.reject(400, message)
+        return exchange.answer(uid, admission.Answer(False, "error", 400, message), None)
     labels = None
+    lookup = exchange.state.namespace_labels
     namespace = request.get("namespace")
-    if state.namespace_labels is not None and namespace:
-        labels = await _labels_of(state.namespace_labels, namespace)
+    if lookup is not None and namespace:
+        cached = getattr(lookup, "__contains__", None)
+        if cached is None or not cached(namespace):
+            return _Lookup(request, namespace)
+        value = lookup(namespace)
+        labels = lambda _namespace: value  # noqa: E731
+    return _answer(exchange, request, labels)
+
+
+def _answer(
+    exchange: _Exchange, request: AdmissionRequest, labels: admission.NamespaceLabels | None
+) -> Reply:
+    """The handler's answer, with the configuration in force now (reloads swap it whole)."""
+    state = exchange.state
     try:
-        answer = HANDLERS[scope["path"]](request, config, labels)
+        answer = exchange.handler(request, state.config, labels)
     except Exception as error:  # a bug must deny with a message, not 500 with a traceback
         state.log("internal-error", "error", uid=request["uid"], error=repr(error))
         answer = admission.Answer(False, "error", 500, "trainingjob-guard failed: see its log")
-    await exchange.answer(request["uid"], answer, request)
+    return exchange.answer(request["uid"], answer, request)
 
 
 async def _labels_of(
     lookup: admission.NamespaceLabels, namespace: str
 ) -> admission.NamespaceLabels:
-    """The namespace's labels as a lookup for the handler; a cache miss waits off the loop."""
-    cached = getattr(lookup, "__contains__", None)
-    if cached is not None and cached(namespace):
-        value = lookup(namespace)
-    else:
-        value = await asyncio.to_thread(lookup, namespace)
+    """The namespace's labels as a lookup for the handler, looked up off the loop."""
+    value = await asyncio.to_thread(lookup, namespace)
     return lambda _namespace: value
 
 

@@ -1,0 +1,149 @@
+"""Requests that arrive together are decided in one batch, each with its own answer."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import io
+import json
+import threading
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import EXAMPLES
+from webhook.server.app import build_app
+from webhook.server.batch import Batch
+from webhook.server.state import JsonLog, ServerState
+
+REVIEW: dict[str, Any] = json.loads((EXAMPLES / "admission-review.json").read_text())
+VALID_JOB = EXAMPLES / "training-job.yaml"
+
+
+def _record(ran: list[Any], value: Any) -> Any:
+    ran.append(value)
+    return value
+
+
+def test_work_queued_in_one_turn_runs_in_one_callback_in_order() -> None:
+    batch = Batch()
+    ran: list[int] = []
+
+    async def main() -> list[int]:
+        futures = [batch.run(partial(_record, ran, n * 10)) for n in range(5)]
+        assert ran == []  # nothing runs until the loop turns
+        return list(await asyncio.gather(*futures))
+
+    assert asyncio.run(main()) == [0, 10, 20, 30, 40]
+    assert ran == [0, 10, 20, 30, 40]
+
+
+def test_a_failing_piece_of_work_fails_only_its_own_future() -> None:
+    batch = Batch()
+
+    def boom() -> int:
+        raise ValueError("boom")
+
+    async def main() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                batch.run(lambda: 1), batch.run(boom), batch.run(lambda: 3), return_exceptions=True
+            )
+        )
+
+    first, second, third = asyncio.run(main())
+    assert (first, third) == (1, 3)
+    assert isinstance(second, ValueError)
+
+
+def test_a_cancelled_request_is_skipped() -> None:
+    batch = Batch()
+    ran: list[str] = []
+
+    async def main() -> Any:
+        cancelled = batch.run(partial(_record, ran, "cancelled"))
+        kept = batch.run(partial(_record, ran, "kept"))
+        cancelled.cancel()
+        return await kept
+
+    assert asyncio.run(main()) == "kept"
+    assert ran == ["kept"]
+
+
+class _Labels:
+    """A namespace-label lookup with nothing cached: every call is a miss, off the loop."""
+
+    def __init__(self, labels: dict[str, dict[str, str]]) -> None:
+        self.labels = labels
+        self.threads: list[str] = []
+
+    def __contains__(self, namespace: object) -> bool:
+        return False
+
+    def __call__(self, namespace: str) -> dict[str, str] | None:
+        self.threads.append(threading.current_thread().name)
+        return self.labels.get(namespace)
+
+
+async def _post(app: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/validate", "method": "POST", "headers": []}
+    await app(scope, receive, send)
+    return sent[0]["status"], json.loads(sent[1]["body"])
+
+
+def _review(uid: str, namespace: str, job: dict[str, Any]) -> bytes:
+    review = copy.deepcopy(REVIEW)
+    review["request"].update(uid=uid, namespace=namespace, object=job)
+    return json.dumps(review).encode()
+
+
+@pytest.fixture
+def prod_vpc_policy(tmp_path: Path) -> Path:
+    policy = tmp_path / "prod-vpc.yaml"
+    policy.write_text(
+        "apiVersion: trainingjob-guard.io/v1alpha1\nkind: TrainingJobPolicy\n"
+        "metadata: {name: prod-vpc}\nid: prod-vpc\n"
+        "match: {namespaceSelector: {matchLabels: {tier: prod}}}\n"
+        "rules: [{id: vpc, kind: network, requireVpc: true}]\n"
+    )
+    return policy
+
+
+def test_concurrent_requests_each_get_their_own_answer(prod_vpc_policy: Path) -> None:
+    """Sixteen requests in one turn, half for a prod namespace (labels looked up off the
+    loop, not cached): every answer carries its own uid and its own decision."""
+    job = yaml.safe_load(VALID_JOB.read_text())
+    del job["spec"]["vpcConfig"]
+    state = ServerState.load([prod_vpc_policy], log=JsonLog(io.BytesIO()))
+    labels = _Labels({"team-prod": {"tier": "prod"}, "team-dev": {"tier": "dev"}})
+    state.namespace_labels = labels
+    app = build_app(state)
+
+    async def main() -> list[tuple[int, dict[str, Any]]]:
+        return list(
+            await asyncio.gather(
+                *(
+                    _post(app, _review(f"uid-{n}", "team-prod" if n % 2 else "team-dev", job))
+                    for n in range(16)
+                )
+            )
+        )
+
+    answers = asyncio.run(main())
+    for n, (status, review) in enumerate(answers):
+        assert status == 200
+        assert review["response"]["uid"] == f"uid-{n}"
+        assert review["response"]["allowed"] is (n % 2 == 0), review
+    assert len(labels.threads) == 16
+    assert all(name != threading.main_thread().name for name in labels.threads)

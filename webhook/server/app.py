@@ -3,7 +3,9 @@
 ``POST /validate`` and ``POST /mutate`` are answered by a plain ASGI handler:
 the API server calls them on every ``kubectl apply``, and a framework's
 per-request machinery (routing, dependency injection, response models) would
-cost more than the decision itself. Everything else (``/healthz``,
+cost more than the decision itself. The handler only reads the body, awaits
+the decision, which runs with the others of its event-loop turn in one batch
+(:mod:`webhook.server.batch`), and sends it. Everything else (``/healthz``,
 ``/readyz``, ``/metrics``) is a small FastAPI application behind it.
 
 Every failure gets a deliberate answer: a body that is not JSON, not an
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from functools import partial
 from typing import Any, Final, NamedTuple
 
@@ -236,8 +238,7 @@ def _decide(exchange: _Exchange, body: bytes) -> Reply | _Lookup:
         cached = getattr(lookup, "__contains__", None)
         if cached is None or not cached(namespace):
             return _Lookup(request, namespace)
-        value = lookup(namespace)
-        labels = lambda _namespace: value  # noqa: E731
+        labels = _fixed(lookup(namespace))
     return _answer(exchange, request, labels)
 
 
@@ -258,8 +259,12 @@ async def _labels_of(
     lookup: admission.NamespaceLabels, namespace: str
 ) -> admission.NamespaceLabels:
     """The namespace's labels as a lookup for the handler, looked up off the loop."""
-    value = await asyncio.to_thread(lookup, namespace)
-    return lambda _namespace: value
+    return _fixed(await asyncio.to_thread(lookup, namespace))
+
+
+def _fixed(labels: Mapping[str, str] | None) -> admission.NamespaceLabels:
+    """A lookup that gives *labels*, already looked up, for the request's namespace."""
+    return lambda _namespace: labels
 
 
 def _uid(data: dict[str, Any]) -> str | None:

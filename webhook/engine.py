@@ -178,7 +178,9 @@ def check_object(
 @functools.cache
 def _builtin(checker: SpecChecker) -> Schema:
     """The schema of an object the built-in checks with *checker* find nothing in."""
-    return builtin_schema(checker.constraints, API_VERSION, KIND, _CRD_REQUIRED)
+    return builtin_schema(
+        checker.constraints, API_VERSION, KIND, _CRD_REQUIRED, DNS_SUBDOMAIN.pattern
+    )
 
 
 @functools.cache

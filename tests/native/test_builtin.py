@@ -9,7 +9,6 @@ the certificate leaves to Python says.
 from __future__ import annotations
 
 import itertools
-import re
 from typing import Any
 
 import jsonschema_rs
@@ -167,11 +166,3 @@ def test_a_pattern_takes_no_value_the_python_pattern_refuses(shape: StringShape)
                 if native.is_valid(value) and shape.matcher.fullmatch(value) is None:
                     looser.append(value)
     assert not looser, f"{shape.pattern}: {looser[:5]}"
-
-
-def test_the_name_pattern_is_the_engines() -> None:
-    """metadata.name: the certificate's pattern is the one ``k8s.name`` checks."""
-    from webhook.engine import DNS_SUBDOMAIN
-
-    pattern = CERTIFICATE.schema["properties"]["metadata"]["properties"]["name"]["pattern"]
-    assert re.fullmatch(r"\^\(\?:(.*)\)\$", pattern)[1] == DNS_SUBDOMAIN.pattern  # type: ignore[index]

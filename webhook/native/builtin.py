@@ -41,15 +41,22 @@ from webhook.constraints.schema import (
 from webhook.native import Schema, anchored
 
 _INT64_MIN: Final = -(2**63)
-_LABEL: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _STRING_MAP: Final = {"type": "object", "additionalProperties": {"type": "string"}}
 _NO_PLACEHOLDER: Final = {"not": {"type": "string", "pattern": "[$<]"}}
 
 
 def builtin_schema(
-    constraints: Constraints, api_version: str, kind: str, crd_required: Iterable[str]
+    constraints: Constraints,
+    api_version: str,
+    kind: str,
+    crd_required: Iterable[str],
+    name_pattern: str,
 ) -> Schema:
-    """The schema of a TrainingJob on which the built-in checks find nothing."""
+    """The schema of a TrainingJob on which the built-in checks find nothing.
+
+    *api_version* and *kind* are the CRD's, *crd_required* the spec fields its
+    schema requires, *name_pattern* the regex ``metadata.name`` must match whole.
+    """
     spec = _Builder().struct(constraints.root, extra_required=crd_required)
     spec["allOf"] = list(CROSS_FIELD)
     return {
@@ -65,7 +72,7 @@ def builtin_schema(
                     "name": {
                         "type": "string",
                         "maxLength": 253,
-                        "pattern": anchored(rf"{_LABEL}(\.{_LABEL})*"),
+                        "pattern": anchored(name_pattern),
                     },
                     "generateName": {"type": "string"},
                     "namespace": {"type": "string"},

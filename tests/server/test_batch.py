@@ -59,6 +59,27 @@ def test_a_failing_piece_of_work_fails_only_its_own_future() -> None:
     assert isinstance(second, ValueError)
 
 
+def test_an_interrupted_batch_leaves_no_request_waiting() -> None:
+    batch = Batch()
+    futures: list[asyncio.Future[int]] = []
+
+    def interrupt() -> int:
+        raise KeyboardInterrupt
+
+    async def main() -> None:
+        futures.append(batch.run(interrupt))
+        futures.append(batch.run(lambda: 2))
+        await asyncio.sleep(0)
+
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(main())
+        assert [future.cancelled() for future in futures] == [True, True]
+    finally:
+        loop.close()
+
+
 def test_a_cancelled_request_is_skipped() -> None:
     batch = Batch()
     ran: list[str] = []

@@ -12,7 +12,9 @@ requests per second) and p99 from about 3.4 to under 2 ms. A lone request
 waits one loop turn, a few microseconds.
 
 Each piece of work gets its own future: an exception fails its request only,
-and a request whose task was cancelled (shutdown) is skipped.
+a request whose task was cancelled (shutdown) is skipped, and if the process
+is interrupted in the middle of a batch, the requests still waiting are
+cancelled rather than left hanging.
 """
 
 from __future__ import annotations
@@ -43,10 +45,14 @@ class Batch:
 
     def _drain(self) -> None:
         pending, self._pending = self._pending, []
-        for work, future in pending:
+        for index, (work, future) in enumerate(pending):
             if future.cancelled():
                 continue
             try:
                 future.set_result(work())
             except Exception as error:  # the request's own failure, not the batch's
                 future.set_exception(error)
+            except BaseException:  # the process is stopping: nobody is left waiting forever
+                for _, waiting in pending[index:]:
+                    waiting.cancel()
+                raise

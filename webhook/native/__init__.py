@@ -34,12 +34,12 @@ Schema = dict[str, Any]
 class Certificate:
     """A compiled schema: :meth:`holds` is True only when the checks behind it find nothing."""
 
-    __slots__ = ("_is_valid", "schema")
+    __slots__ = ("_is_valid",)
 
     def __init__(self, schemas: Sequence[Schema]) -> None:
         parts = list(schemas)
-        self.schema: Schema = parts[0] if len(parts) == 1 else {"allOf": parts}
-        self._is_valid = jsonschema_rs.Draft4Validator(self.schema).is_valid
+        schema = parts[0] if len(parts) == 1 else {"allOf": parts}
+        self._is_valid = jsonschema_rs.Draft4Validator(schema).is_valid
 
     def holds(self, obj: object) -> bool:
         """True when *obj* passes; False when it fails or holds a value JSON cannot carry.
@@ -78,30 +78,6 @@ def required_at(path: Sequence[str], schema: Schema) -> Schema:
 def contains(schema: Schema) -> Schema:
     """An array with an item that passes *schema* (draft 4 has no ``contains``)."""
     return {"type": "array", "not": {"items": {"not": schema}}}
-
-
-def glob_regex(patterns: Sequence[str]) -> str | None:
-    """The anchored regex of :class:`~webhook.policy.globs.Globs` *patterns*.
-
-    None when a pattern has a placeholder (it depends on the request) or a
-    ``[...]`` set (fnmatch's sets differ from regex classes in small ways):
-    the rule then stays in Python.
-    """
-    alternatives = []
-    for pattern in patterns:
-        if "[" in pattern or "{" in pattern:
-            return None
-        alternatives.append(
-            "".join(
-                "(?s:.)*" if char == "*" else "(?s:.)" if char == "?" else _literal(char)
-                for char in pattern
-            )
-        )
-    return anchored("|".join(alternatives)) if alternatives else None
-
-
-def _literal(char: str) -> str:
-    return "\\" + char if char in r"\.+*?()|[]{}^$#&-~" else char
 
 
 def on_spec(*schemas: Schema) -> Schema:

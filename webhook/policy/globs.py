@@ -11,8 +11,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from webhook.native import anchored
 from webhook.policy.subject import Subject
 
 _GLOB_SPECIAL = re.compile(r"([*?\[])")
@@ -75,3 +76,27 @@ def can_start_with(pattern: str, prefix: str) -> bool:
     if literal == pattern:
         return pattern.startswith(prefix)
     return literal.startswith(prefix) or prefix.startswith(literal)
+
+
+def native_regex(patterns: Sequence[str]) -> str | None:
+    """The anchored regex of :class:`Globs` *patterns* for :mod:`webhook.native`.
+
+    None when a pattern has a placeholder (it depends on the request) or a
+    ``[...]`` set (fnmatch's sets differ from regex classes in small ways):
+    the rule then stays in Python.
+    """
+    alternatives = []
+    for pattern in patterns:
+        if "[" in pattern or "{" in pattern:
+            return None
+        alternatives.append(
+            "".join(
+                "(?s:.)*" if char == "*" else "(?s:.)" if char == "?" else _literal(char)
+                for char in pattern
+            )
+        )
+    return anchored("|".join(alternatives)) if alternatives else None
+
+
+def _literal(char: str) -> str:
+    return "\\" + char if char in r"\.+*?()|[]{}^$#&-~" else char

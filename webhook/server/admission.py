@@ -82,13 +82,18 @@ def context_of(request: AdmissionRequest, labels: NamespaceLabels | None = None)
     )
 
 
-def _missing_object(request: AdmissionRequest) -> Answer | None:
+def _object_of(request: AdmissionRequest) -> dict[str, Any] | Answer:
+    """``request.object`` of a CREATE or UPDATE, or the error answer.
+
+    The answer says what is missing: the object, or on UPDATE ``oldObject``.
+    """
     operation = request["operation"]
-    if operation in ("CREATE", "UPDATE") and request.get("object") is None:
+    obj = request.get("object")
+    if obj is None:
         return Answer(False, "error", 400, f"request.object is missing on {operation}")
     if operation == "UPDATE" and request.get("oldObject") is None:
         return Answer(False, "error", 400, "request.oldObject is missing on UPDATE")
-    return None
+    return obj
 
 
 def validate(
@@ -97,11 +102,9 @@ def validate(
     """``/validate``: the decision on the (already defaulted) object."""
     if not is_training_job(request) or request["operation"] in ("DELETE", "CONNECT"):
         return IGNORED
-    problem = _missing_object(request)
-    if problem is not None:
-        return problem
-    obj = request.get("object")
-    assert obj is not None
+    obj = _object_of(request)
+    if isinstance(obj, Answer):
+        return obj
     decision = review(
         obj,
         old=request.get("oldObject"),
@@ -144,11 +147,9 @@ def mutate(
     """
     if not is_training_job(request) or request["operation"] != "CREATE":
         return IGNORED
-    problem = _missing_object(request)
-    if problem is not None:
-        return problem
-    obj = request.get("object")
-    assert obj is not None
+    obj = _object_of(request)
+    if isinstance(obj, Answer):
+        return obj
     if not config.policies:
         return ALLOWED
     subject = Subject.of(obj, context_of(request, labels))

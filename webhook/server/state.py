@@ -68,14 +68,8 @@ class JsonLog:
             self.flush()
 
     def flush(self) -> None:
-        """Write out buffered lines."""
-        if self._stream is not None:
-            self._stream.flush()
-            return
-        sys.stderr.flush()
-        buffer = getattr(sys.stderr, "buffer", None)
-        if buffer is not None:
-            buffer.flush()
+        """Write out buffered lines (stderr's flush flushes the buffer under it)."""
+        (self._stream or sys.stderr).flush()
 
 
 def files_signature(paths: Sequence[str | Path]) -> tuple[tuple[str, int, int, int], ...]:

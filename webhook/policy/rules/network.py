@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
-from webhook.native import Schema, at, glob_regex, on_spec, required_at
+from webhook.native import Schema, at, on_spec, required_at
 from webhook.paths import Path
-from webhook.policy.globs import Globs, can_start_with
+from webhook.policy.globs import Globs, can_start_with, native_regex
 from webhook.policy.model import NetworkRule
 from webhook.policy.rules import Check, RuleConfigError, Violation
 from webhook.policy.subject import Subject
@@ -189,7 +189,7 @@ def native_schema(rule: NetworkRule) -> Schema | None:
         parts.append(required_at(("vpcConfig",), vpc))
     for field, patterns in (("subnets", rule.subnets), ("securityGroupIDs", rule.securityGroups)):
         if patterns is not None:
-            ids = glob_regex(patterns)
+            ids = native_regex(patterns)
             if ids is None:
                 return None
             parts.append(at(("vpcConfig", field), {"items": {"pattern": ids}}))

@@ -29,9 +29,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from webhook.native import Schema, at, glob_regex, on_spec, required_at
+from webhook.native import Schema, at, on_spec, required_at
 from webhook.paths import Path
-from webhook.policy.globs import Globs, can_start_with
+from webhook.policy.globs import Globs, can_start_with, native_regex
 from webhook.policy.model import ResourcesRule
 from webhook.policy.rules import Check, RuleConfigError, Violation
 from webhook.policy.subject import Subject
@@ -223,7 +223,7 @@ def native_schema(rule: ResourcesRule) -> Schema | None:
     """
     config: dict[str, Schema] = {}
     if rule.instanceTypes is not None:
-        types = glob_regex(rule.instanceTypes)
+        types = native_regex(rule.instanceTypes)
         if types is None:
             return None
         config["instanceType"] = {"pattern": types}

@@ -176,7 +176,7 @@ def check_object(
 
 
 @functools.cache
-def _builtin(checker: SpecChecker) -> Schema:
+def builtin_schema_of(checker: SpecChecker) -> Schema:
     """The schema of an object the built-in checks with *checker* find nothing in."""
     return builtin_schema(
         checker.constraints, API_VERSION, KIND, _CRD_REQUIRED, DNS_SUBDOMAIN.pattern
@@ -186,7 +186,7 @@ def _builtin(checker: SpecChecker) -> Schema:
 @functools.cache
 def builtin_certificate(checker: SpecChecker) -> Certificate:
     """The native certificate of the built-in checks with *checker* (built once)."""
-    return Certificate([_builtin(checker)])
+    return Certificate([builtin_schema_of(checker)])
 
 
 _TOP_LEVEL: Final = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})

@@ -47,17 +47,17 @@ def _violations(rule: CompiledRule, job: dict[str, Any]) -> list[str]:
 
 
 def test_rule_kinds_with_a_schema_cover_the_baseline() -> None:
-    """The baseline's rules, all but the tag check (repeated keys), have a schema."""
+    """Every baseline rule has a schema; the tag check's repeated keys need a guard."""
     baseline = load_policies([PROJECT / "policies" / "baseline"]).policies[0]
-    without = [rule.id for rule in baseline.rules if rule.schema is None]
-    assert without == ["baseline/tag-budget"]
+    assert [rule.id for rule in baseline.rules if rule.schema is None] == []
+    assert [rule.id for rule in baseline.rules if rule.guard is not None] == ["baseline/tag-budget"]
 
 
 @pytest.mark.parametrize(("rule_id", "rule"), RULES, ids=[rule_id for rule_id, _ in RULES])
 def test_a_job_that_passes_a_rules_schema_has_no_finding_of_the_rule(
     rule_id: str, rule: CompiledRule
 ) -> None:
-    certificate = Certificate([rule.schema or {}])
+    certificate = Certificate([rule.schema or {}], [rule.guard] if rule.guard else [])
     passed = 0
     for name, job in CORPUS:
         for mutant in itertools.chain([job], mutants(job, 12, seed=len(name) + len(rule_id))):
@@ -109,6 +109,26 @@ def test_the_secret_key_screen_knows_every_character_python_folds_onto_its_lette
                 assert native.is_valid(character), (letter, hex(code))
 
 
+@pytest.mark.parametrize(
+    ("keys", "holds"),
+    [
+        (["team", "project"], True),
+        (["team", "team"], False),  # the controller keeps only the last value
+        (["team", None, "project"], True),  # a key of another type is the schema checks'
+        ([], True),
+    ],
+)
+def test_tags_guard_refuses_a_repeated_key(
+    job: dict[str, Any], keys: list[str | None], *, holds: bool
+) -> None:
+    job["spec"]["tags"] = [{"key": key, "value": "x"} for key in keys]
+    rule = TagsRule(id="t", kind="tags")
+    guard = tags.native_guard(rule)
+    assert guard is not None
+    assert Certificate([{}], [guard]).holds(job) is holds
+    assert tags.native_guard(TagsRule(id="t", kind="tags", duplicates=False)) is None
+
+
 def test_required_schema_refuses_a_value_python_calls_blank(job: dict[str, Any]) -> None:
     """``str.strip`` removes U+001C; regexes' ``\\s`` does not know it."""
     job["spec"]["outputDataConfig"]["kmsKeyID"] = "\x1c"
@@ -144,13 +164,13 @@ def test_distributed_encryption_schema_counts_instances(job: dict[str, Any]) -> 
 
 
 def test_templated_or_unexpressible_rules_have_no_schema() -> None:
-    """Placeholders depend on the request, repeated tag keys on comparing items."""
+    """Placeholders depend on the request, a policy's value regexes are Python's."""
     assert (
         network.native_schema(NetworkRule(id="n", kind="network", subnets=["subnet-{namespace}*"]))
         is None
     )
-    assert tags.native_schema(TagsRule(id="t", kind="tags")) is None
-    assert tags.native_schema(TagsRule(id="t", kind="tags", duplicates=False)) is not None
+    assert tags.native_schema(TagsRule(id="t", kind="tags", required={"team": "t-.*"})) is None
+    assert tags.native_schema(TagsRule(id="t", kind="tags", required={"team": None})) is not None
 
 
 def test_the_example_passes_every_baseline_schema() -> None:

@@ -28,20 +28,42 @@ def _record(ran: list[Any], value: Any) -> Any:
     return value
 
 
-def test_work_queued_in_one_turn_runs_in_one_callback_in_order() -> None:
+def test_work_queued_in_one_turn_runs_back_to_back_in_order() -> None:
+    """Five requests queue in one turn; the first to resume runs all five, in order."""
     batch = Batch()
     ran: list[int] = []
 
+    async def request(n: int) -> int:
+        value: int = await batch.run(partial(_record, ran, n * 10))
+        ran.append(-n)  # the request resumed after its work ran
+        return value
+
     async def main() -> list[int]:
-        futures = [batch.run(partial(_record, ran, n * 10)) for n in range(5)]
-        assert ran == []  # nothing runs until the loop turns
-        return list(await asyncio.gather(*futures))
+        return list(await asyncio.gather(*(request(n) for n in range(5))))
 
     assert asyncio.run(main()) == [0, 10, 20, 30, 40]
-    assert ran == [0, 10, 20, 30, 40]
+    assert ran == [0, 10, 20, 30, 40, 0, -1, -2, -3, -4]
 
 
-def test_a_failing_piece_of_work_fails_only_its_own_future() -> None:
+def test_a_lone_request_waits_one_turn_only() -> None:
+    batch = Batch()
+    turns: list[str] = []
+
+    async def other() -> None:
+        turns.append("other")
+
+    async def main() -> int:
+        task = asyncio.get_running_loop().create_task(other())
+        value = await batch.run(lambda: 7)
+        turns.append("answered")
+        await task
+        return value
+
+    assert asyncio.run(main()) == 7
+    assert turns == ["other", "answered"]
+
+
+def test_a_failing_piece_of_work_fails_only_its_own_request() -> None:
     batch = Batch()
 
     def boom() -> int:
@@ -60,24 +82,34 @@ def test_a_failing_piece_of_work_fails_only_its_own_future() -> None:
 
 
 def test_an_interrupted_batch_leaves_no_request_waiting() -> None:
+    """A KeyboardInterrupt in one request's work: it stops the request that was running
+    the queue, the interrupted request is cancelled, the one queued after it still gets
+    its answer, and nothing hangs."""
     batch = Batch()
-    futures: list[asyncio.Future[int]] = []
+    ran: list[int] = []
 
     def interrupt() -> int:
         raise KeyboardInterrupt
 
-    async def main() -> None:
-        futures.append(batch.run(interrupt))
-        futures.append(batch.run(lambda: 2))
-        await asyncio.sleep(0)
+    async def main() -> list[Any]:
+        loop = asyncio.get_running_loop()
+        first = loop.create_task(batch.run(lambda: _record(ran, 1)))
+        second = loop.create_task(batch.run(interrupt))
+        third = loop.create_task(batch.run(lambda: _record(ran, 3)))
+        return [first, second, third]
 
     loop = asyncio.new_event_loop()
     try:
+        tasks = loop.run_until_complete(main())
         with pytest.raises(KeyboardInterrupt):
-            loop.run_until_complete(main())
-        assert [future.cancelled() for future in futures] == [True, True]
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        outcomes = loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
     finally:
         loop.close()
+    assert isinstance(outcomes[0], KeyboardInterrupt)
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+    assert outcomes[2] == 3
+    assert ran == [1, 3]
 
 
 def test_a_cancelled_request_is_skipped() -> None:
@@ -85,8 +117,10 @@ def test_a_cancelled_request_is_skipped() -> None:
     ran: list[str] = []
 
     async def main() -> Any:
-        cancelled = batch.run(partial(_record, ran, "cancelled"))
-        kept = batch.run(partial(_record, ran, "kept"))
+        loop = asyncio.get_running_loop()
+        cancelled = loop.create_task(batch.run(partial(_record, ran, "cancelled")))
+        kept = loop.create_task(batch.run(partial(_record, ran, "kept")))
+        await asyncio.sleep(0)  # both are queued and waiting for their turn
         cancelled.cancel()
         return await kept
 

@@ -23,23 +23,33 @@ numbers. jsonschema-rs reads ``\d`` and ``\w`` as ASCII, where Python's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jsonschema_rs
 
 Schema = dict[str, Any]
+Guard = Callable[[Any], bool]
+"""What a schema cannot state, in Python: True only when the check behind it finds nothing.
+
+It runs after the schema held, on the same object, so it may rely on the shape the
+schema proved (and must still not fail on anything else)."""
 
 
 class Certificate:
-    """A compiled schema: :meth:`holds` is True only when the checks behind it find nothing."""
+    """A compiled schema: :meth:`holds` is True only when the checks behind it find nothing.
 
-    __slots__ = ("_is_valid",)
+    *guards* are the few conditions a schema cannot state (items' keys all
+    different, say): cheap Python predicates, run only when the schema holds.
+    """
 
-    def __init__(self, schemas: Sequence[Schema]) -> None:
+    __slots__ = ("_guards", "_is_valid")
+
+    def __init__(self, schemas: Sequence[Schema], guards: Sequence[Guard] = ()) -> None:
         parts = list(schemas)
         schema = parts[0] if len(parts) == 1 else {"allOf": parts}
         self._is_valid = jsonschema_rs.Draft4Validator(schema).is_valid
+        self._guards = tuple(guards)
 
     def holds(self, obj: object) -> bool:
         """True when *obj* passes; False when it fails or holds a value JSON cannot carry.
@@ -50,9 +60,12 @@ class Certificate:
         a list, so a hand-built object with tuples is not for a certificate.
         """
         try:
-            return bool(self._is_valid(obj))
+            if not self._is_valid(obj):
+                return False
         except (ValueError, TypeError, OverflowError):  # a date from YAML, a non-string key
             return False
+        guards = self._guards
+        return not guards or all(guard(obj) for guard in guards)
 
 
 def anchored(pattern: str) -> str:

@@ -147,6 +147,17 @@ CROSS_FIELD: Final = (
 )
 
 
+#: A job ``spot_max_wait`` (the cross-field rule the schema cannot state) finds nothing
+#: in, coarsely: one without ``maxWaitTimeInSeconds``. For proofs that skip that rule too.
+NO_MAX_WAIT: Final = {
+    "properties": {
+        "spec": {
+            "properties": {"stoppingCondition": {"properties": {"maxWaitTimeInSeconds": _NULL}}}
+        }
+    }
+}
+
+
 def regex_of(shape: StringShape) -> str | None:
     """The shape's pattern for jsonschema-rs (None: no pattern to check)."""
     if shape.pattern is None or shape.pattern in (".*", ".+"):

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from webhook.findings import Action, Finding
-from webhook.native import Certificate, Schema
+from webhook.native import Certificate, Guard, Schema
 from webhook.paths import format_path
 from webhook.policy.defaults import DefaultsPlan, compile_defaults, patch_for
 from webhook.policy.match import PolicyScope
 from webhook.policy.model import PolicyDocument
 from webhook.policy.rules import Check, PolicyConfigError, RuleConfigError
-from webhook.policy.rules.registry import compile_rule, native_schema
+from webhook.policy.rules.registry import compile_rule, native_guard, native_schema
 from webhook.policy.subject import Subject
 
 STRICTNESS: Final = {Action.AUDIT: 0, Action.WARN: 1, Action.DENY: 2}
@@ -44,6 +44,8 @@ class CompiledRule:
     """What a job the rule finds nothing in looks like, as JSON Schema (a stricter
     statement is fine, a looser one is a bug: see :mod:`webhook.native`); None
     when the rule kind cannot say it."""
+    guard: Guard | None = None
+    """What the schema cannot state, in Python (only with a schema)."""
 
     def findings(self, subject: Subject) -> Iterable[Finding]:
         """Run the check and turn its violations into findings."""
@@ -88,13 +90,15 @@ def compile_policy(document: PolicyDocument, source: str = "") -> CompiledPolicy
         except RuleConfigError as error:
             errors.append(_within(("rules", index), error))
             continue
+        schema = native_schema(rule)
         rules.append(
             CompiledRule(
                 f"{document.id}/{rule.id}",
                 rule.action or document.action,
                 rule.message,
                 check,
-                native_schema(rule),
+                schema,
+                native_guard(rule) if schema is not None else None,
             )
         )
     defaults = None
@@ -107,7 +111,8 @@ def compile_policy(document: PolicyDocument, source: str = "") -> CompiledPolicy
         raise PolicyConfigError(errors)
     scope = PolicyScope(document.id, document.match, document.exclude, document.exemptions)
     schemas = [rule.schema for rule in rules if rule.schema is not None]
-    certificate = Certificate(schemas) if schemas else None  # a millisecond or less
+    guards = [rule.guard for rule in rules if rule.guard is not None]
+    certificate = Certificate(schemas, guards) if schemas else None  # a millisecond or less
     return CompiledPolicy(document, scope, tuple(rules), defaults, source, certificate)
 
 
@@ -160,7 +165,7 @@ class Selection:
         return evaluation
 
 
-def _literal_namespaces(policy: CompiledPolicy) -> tuple[str, ...]:
+def literal_namespaces(policy: CompiledPolicy) -> tuple[str, ...]:
     """The namespaces a policy is limited to when they are plain names, else ()."""
     names = tuple(policy.document.match.namespaces)
     if any(set(name) & set("*?[{") for name in names):
@@ -190,7 +195,7 @@ class PolicySet:
         general: list[tuple[int, CompiledPolicy]] = []
         by_namespace: dict[str, list[tuple[int, CompiledPolicy]]] = {}
         for position, policy in enumerate(ordered):
-            names = _literal_namespaces(policy)
+            names = literal_namespaces(policy)
             if not names:
                 general.append((position, policy))
             for name in names:

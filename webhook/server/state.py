@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,9 +23,10 @@ import orjson
 
 from webhook.certs import CertificateError, seconds_to_expiry
 from webhook.engine import Config, builtin_certificate
-from webhook.findings import Action
+from webhook.findings import Action, Finding
 from webhook.policy.compiled import EMPTY
 from webhook.policy.load import PolicyLoadError, load_policies, policy_files
+from webhook.server.fast import FastPath
 from webhook.server.metrics import Metrics
 
 _clock: list[Any] = [0, ""]
@@ -46,30 +48,105 @@ class JsonLog:
     Callers pass only ids, names, rule ids and numbers: never a hyperparameter
     or environment value (decision lines carry rule ids, not messages).
     Lines go as bytes to the binary buffer under ``sys.stderr`` (the same one
-    the process's other messages go through, so the order holds). Decision
-    lines are not flushed one by one: a write per request costs more than the
-    decision. :meth:`flush` runs on every reload tick and at shutdown, and
-    other events flush at once.
+    the process's other messages go through, so the order holds).
+
+    Decision lines, one per request, are kept as tuples and written in bulk:
+    when :data:`PENDING_LINES` are waiting, on :meth:`flush` (every reload
+    tick and at shutdown) and before any other event's line. Written one by
+    one on the request path, each line cost more than the decision. Their
+    ``time`` is the decision's. Other events are written and flushed at once.
     """
 
     def __init__(self, stream: IO[bytes] | None = None) -> None:
         self._stream = stream
+        # A deque: decisions are noted on the event loop, other events may be
+        # logged from a worker thread, and its appends and pops are atomic.
+        self._pending: deque[tuple[Any, ...]] = deque()
 
     def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
-        """Write one line."""
+        """Write one line (after the decisions waiting), and flush."""
         record = {"time": _now(), "level": level, "event": event, **fields}
-        line = orjson.dumps(record, default=str, option=orjson.OPT_APPEND_NEWLINE)
+        self._write(self._pending_lines() + orjson.dumps(record, default=str, option=_NEWLINE))
+        self.flush()
+
+    def decision(
+        self,
+        *,
+        endpoint: str,
+        uid: str,
+        kind: str,
+        namespace: str,
+        name: str,
+        operation: str,
+        decision: str,
+        findings: tuple[Finding, ...],
+        patched: int,
+        dry_run: bool,
+        seconds: float,
+    ) -> None:
+        """Note one decision; its line is written with the next batch of them."""
+        pending = self._pending
+        pending.append(
+            (_now(), endpoint, uid, kind, namespace, name, operation, decision, findings,
+             patched, dry_run, seconds)
+        )  # fmt: skip
+        if len(pending) >= PENDING_LINES:
+            self._write(self._pending_lines())
+
+    def _pending_lines(self) -> bytes:
+        pending = self._pending
+        lines: list[bytes] = []
+        while pending:
+            moment, endpoint, uid, kind, namespace, name, operation, decision, findings, \
+                patched, dry_run, seconds = pending.popleft()  # fmt: skip
+            rules, audit = _rule_ids(findings)
+            record = {
+                "time": moment,
+                "level": "info",
+                "event": "decision",
+                "endpoint": endpoint,
+                "uid": uid,
+                "kind": kind,
+                "namespace": namespace,
+                "name": name,
+                "operation": operation,
+                "decision": decision,
+                "rules": rules,
+                "audit": audit,
+                "patched": patched,
+                "dryRun": dry_run,
+                "latencyMs": round(seconds * 1000, 3),
+            }
+            lines.append(orjson.dumps(record, default=str, option=_NEWLINE))
+        return b"".join(lines)
+
+    def _write(self, data: bytes) -> None:
+        if not data:
+            return
         stream = self._stream or getattr(sys.stderr, "buffer", None)
         if stream is None:  # stderr replaced by a text-only stream
-            sys.stderr.write(line.decode())
+            sys.stderr.write(data.decode())
         else:
-            stream.write(line)
-        if event != "decision":
-            self.flush()
+            stream.write(data)
 
     def flush(self) -> None:
-        """Write out buffered lines (stderr's flush flushes the buffer under it)."""
+        """Write the decisions waiting, then flush the stream."""
+        self._write(self._pending_lines())
         (self._stream or sys.stderr).flush()
+
+
+#: Decision lines kept before they are written in one go (a few hundred KB at most).
+PENDING_LINES = 256
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
+
+
+def _rule_ids(findings: tuple[Finding, ...]) -> tuple[list[str], list[str]]:
+    """The rule ids of *findings*: those that decided or warned, and the audit-only ones."""
+    if not findings:
+        return [], []
+    rules = sorted({f.rule for f in findings if f.action is not Action.AUDIT})
+    audit = sorted({f.rule for f in findings if f.action is Action.AUDIT})
+    return rules, audit
 
 
 def files_signature(paths: Sequence[str | Path]) -> tuple[tuple[str, int, int, int], ...]:
@@ -107,6 +184,9 @@ class ServerState:
     """The serving certificate, for readiness and the expiry metric."""
     namespace_labels: Callable[[str], Mapping[str, str] | None] | None = None
     """Looks up a namespace's labels (the API server's, cached); None: not known."""
+    fast_path: FastPath | None = None
+    """The one-check proof of a clean review for ``/validate``; used only while its
+    configuration is :attr:`config` (so a reload never mixes the two)."""
 
     def certificate_seconds(self) -> float | None:
         """Seconds until the serving certificate expires (None without one)."""
@@ -136,6 +216,7 @@ class ServerState:
         state.policy_signature = files_signature(paths) if paths else ()
         state.metrics.policies.set(len(policies))
         builtin_certificate(state.config.checker)  # compiled now, not on the first request
+        state.fast_path = FastPath.of(state.config)
         return state
 
     def reload_policies_if_changed(self) -> bool | None:
@@ -158,7 +239,10 @@ class ServerState:
                 kept=len(self.config.policies),
             )
             return False
-        self.config = Config(actions=self.actions, policies=policies, mutate=False)
+        config = Config(actions=self.actions, policies=policies, mutate=False)
+        fast_path = FastPath.of(config)
+        self.config = config
+        self.fast_path = fast_path
         self.last_reload_error = None
         self.metrics.reloads.labels("success").inc()
         self.metrics.policies.set(len(policies))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from webhook.native import Schema
+from webhook.native import Guard, Schema
 from webhook.policy import model
 from webhook.policy.rules import (
     Check,
@@ -46,6 +46,18 @@ SCHEMAS: Final[dict[str, Callable[[Any], Schema | None]]] = {
     "images": images.native_schema,
     "tags": tags.native_schema,
 }
+
+
+#: Rule kinds whose schema needs a Python guard for what JSON Schema cannot state.
+GUARDS: Final[dict[str, Callable[[Any], Guard | None]]] = {
+    "tags": tags.native_guard,
+}
+
+
+def native_guard(rule: model.Rule) -> Guard | None:
+    """The guard that completes *rule*'s schema, if it needs one (:mod:`webhook.native`)."""
+    build = GUARDS.get(rule.kind)
+    return build(rule) if build is not None else None
 
 
 def native_schema(rule: model.Rule) -> Schema | None:

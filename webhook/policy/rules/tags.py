@@ -22,10 +22,10 @@ Choices:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
 
-from webhook.native import Schema, at, contains, on_spec, required_at
+from webhook.native import Guard, Schema, at, contains, on_spec, required_at
 from webhook.policy.model import TagsRule
 from webhook.policy.rules import Check, RuleConfigError, Violation
 from webhook.policy.subject import Subject
@@ -128,11 +128,12 @@ def compile_rule(rule: TagsRule) -> Check:
 def native_schema(rule: TagsRule) -> Schema | None:
     """A job this rule finds nothing in (:mod:`webhook.native`).
 
-    None when the rule looks for repeated keys or checks values against a
-    regex: JSON Schema cannot compare items' keys, and a policy's regex is
-    Python's. Stricter than the check: the budget counts entries, not distinct keys.
+    None when the rule checks values against a regex (a policy's regex is
+    Python's). Stricter than the check: the budget counts entries, not
+    distinct keys. Repeated keys, which JSON Schema cannot compare, are
+    :func:`native_guard`'s.
     """
-    if rule.duplicates or any(pattern is not None for pattern in rule.required.values()):
+    if any(pattern is not None for pattern in rule.required.values()):
         return None
     parts: list[Schema] = [
         required_at(
@@ -146,3 +147,18 @@ def native_schema(rule: TagsRule) -> Schema | None:
     if rule.budget:
         parts.append(at(("tags",), {"maxItems": MAX_TAGS - rule.controllerTags}))
     return on_spec(*parts)
+
+
+def native_guard(rule: TagsRule) -> Guard | None:
+    """With ``duplicates`` on: True only when no two tags have the same key."""
+    return _no_repeated_key if rule.duplicates else None
+
+
+def _no_repeated_key(obj: Mapping[str, Any]) -> bool:
+    spec = obj.get("spec")
+    tags = spec.get("tags") if isinstance(spec, dict) else None
+    if not isinstance(tags, list):
+        return True  # no tags (or not a list, which the check leaves to the schema checks)
+    keys = [tag.get("key") for tag in tags if isinstance(tag, dict)]
+    strings = [key for key in keys if isinstance(key, str)]
+    return len(set(strings)) == len(strings)

@@ -72,6 +72,26 @@ def test_what_the_checks_report_is_not_certified(
 
 
 @pytest.mark.parametrize(
+    ("value", "certified"),
+    [
+        ("registry.example/train:1", True),
+        ("registry.example/train:1\r", True),  # the walk looks for line feeds only
+        ("registry.example/\ntrain:1", False),
+        ("$REGISTRY/train:1", False),
+        ("<your registry>/train:1", False),
+    ],
+)
+def test_a_free_form_text_field_screens_line_feeds_and_placeholders_in_one_search(
+    job: dict[str, Any], value: str, *, certified: bool
+) -> None:
+    """``trainingImage`` has the pattern ``.*``: one search for a line feed, ``$`` or
+    ``<`` stands for both checks."""
+    job["spec"]["algorithmSpecification"]["trainingImage"] = value
+    assert _clean(job) is certified
+    assert CERTIFICATE.holds(job) is certified
+
+
+@pytest.mark.parametrize(
     ("block", "field", "value"),
     [
         ("resourceConfig", "instanceType", None),  # neither type nor groups

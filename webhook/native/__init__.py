@@ -24,7 +24,7 @@ numbers. jsonschema-rs reads ``\d`` and ``\w`` as ASCII, where Python's
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import jsonschema_rs
 
@@ -46,9 +46,7 @@ class Certificate:
     __slots__ = ("_guards", "_is_valid")
 
     def __init__(self, schemas: Sequence[Schema], guards: Sequence[Guard] = ()) -> None:
-        parts = list(schemas)
-        schema = parts[0] if len(parts) == 1 else {"allOf": parts}
-        self._is_valid = jsonschema_rs.Draft4Validator(schema).is_valid
+        self._is_valid = jsonschema_rs.Draft4Validator(conjunction(schemas)).is_valid
         self._guards = tuple(guards)
 
     def holds(self, obj: object) -> bool:
@@ -66,6 +64,59 @@ class Certificate:
             return False
         guards = self._guards
         return not guards or all(guard(obj) for guard in guards)
+
+
+_MERGEABLE: Final = frozenset({"type", "required", "properties", "allOf"})
+
+
+def conjunction(schemas: Sequence[Schema]) -> Schema:
+    """One schema that holds exactly when every one of *schemas* holds.
+
+    Not just ``allOf``: members that only say "an object, with these members,
+    whose values pass these schemas" are merged into one, recursively, so a
+    value reached by several of them (``spec`` by every policy rule) is looked
+    up and checked in one pass. ``type: object``, ``required`` and
+    ``properties`` are conjunctive in draft 4 and do not interact, so the merge
+    says the same thing; a member with any other keyword (``additionalProperties``,
+    which reads its own ``properties``, say) is kept whole.
+    """
+    parts = _flattened(schemas)
+    plain = [part for part in parts if _mergeable(part)]
+    rest = [part for part in parts if not _mergeable(part)]
+    if plain:
+        merged: Schema = {}
+        if any("type" in part for part in plain):
+            merged["type"] = "object"
+        required = [name for part in plain for name in part.get("required", ())]
+        if required:
+            merged["required"] = list(dict.fromkeys(required))
+        members: dict[str, list[Schema]] = {}
+        for part in plain:
+            for name, schema in part.get("properties", {}).items():
+                members.setdefault(name, []).append(schema)
+        if members:
+            merged["properties"] = {name: conjunction(each) for name, each in members.items()}
+        plain = [merged]
+    parts = plain + rest
+    return parts[0] if len(parts) == 1 else {"allOf": parts}
+
+
+def _flattened(schemas: Sequence[Schema]) -> list[Schema]:
+    """*schemas* with the ``allOf`` of mergeable ones lifted to the same level."""
+    out: list[Schema] = []
+    for schema in schemas:
+        if _mergeable(schema) and "allOf" in schema:
+            out.extend(_flattened(schema["allOf"]))
+            rest = {key: value for key, value in schema.items() if key != "allOf"}
+            if rest:
+                out.append(rest)
+        elif schema:
+            out.append(schema)
+    return out or [{}]
+
+
+def _mergeable(schema: Schema) -> bool:
+    return _MERGEABLE.issuperset(schema) and schema.get("type", "object") == "object"
 
 
 def anchored(pattern: str) -> str:

@@ -42,7 +42,6 @@ from webhook.native import Schema, anchored
 
 _INT64_MIN: Final = -(2**63)
 _STRING_MAP: Final = {"type": "object", "additionalProperties": {"type": "string"}}
-_NO_PLACEHOLDER: Final = {"not": {"type": "string", "pattern": "[$<]"}}
 
 
 def builtin_schema(
@@ -223,9 +222,16 @@ class _Builder:
         regex = regex_of(shape)
         if regex is not None:
             schema["pattern"] = regex
-        elif shape.pattern in (".*", ".+"):
-            schema["pattern"] = r"^[^\n]*$"  # Java's '.' stops at line ends
-        return schema if free else {**schema, **_NO_PLACEHOLDER}
+        # Characters the string must not hold, found in one search (a byte scan, where a
+        # whole-string pattern costs several times more): a line break where the pattern
+        # is '.*' (Java's '.' stops at line ends, as the walk's check does), and where
+        # text is not free, '$' and '<', which start every placeholder.
+        forbidden = "\\n" if shape.pattern in (".*", ".+") else ""
+        if not free:
+            forbidden += "$<"
+        if forbidden:
+            schema["not"] = {"type": "string", "pattern": f"[{forbidden}]"}
+        return schema
 
 
 def _bounds(schema: Schema, low: int | None, high: int | None, what: str) -> Schema:

@@ -157,8 +157,8 @@ def native_guard(rule: TagsRule) -> Guard | None:
 def _no_repeated_key(obj: Mapping[str, Any]) -> bool:
     spec = obj.get("spec")
     tags = spec.get("tags") if isinstance(spec, dict) else None
-    if not isinstance(tags, list):
-        return True  # no tags (or not a list, which the check leaves to the schema checks)
+    if not isinstance(tags, list) or len(tags) < 2:
+        return True  # nothing to repeat (or not a list: the schema checks' to report)
     keys = [tag.get("key") for tag in tags if isinstance(tag, dict)]
     strings = [key for key in keys if isinstance(key, str)]
     return len(set(strings)) == len(strings)

@@ -68,6 +68,16 @@ def test_a_warned_create_is_allowed_with_warnings(job: dict[str, Any]) -> None:
     assert body == {"uid": "u-2", "allowed": True, "warnings": [warning]}
 
 
+@pytest.mark.parametrize("uid", ["u-4", 'quote " and \\ backslash', "\u00e9t\u00e9 \u2603"])
+def test_an_allowed_answer_is_an_admission_review_with_the_uid_as_sent(uid: str) -> None:
+    body = json.loads(admission.response(uid, admission.ALLOWED))
+    assert body == {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "response": {"uid": uid, "allowed": True},
+    }
+
+
 def test_mutate_returns_the_defaults_as_a_base64_json_patch() -> None:
     answer = admission.mutate(request_of(copy.deepcopy(REVIEW["request"]["object"])), BASELINE)
     assert (answer.allowed, answer.decision) == (True, "allowed")

@@ -198,8 +198,16 @@ def fit_warnings(findings: Sequence[Finding]) -> tuple[str, ...]:
     return tuple(out)
 
 
+_ALLOWED_HEAD: Final = b'{"apiVersion":"%s","kind":"AdmissionReview","response":{"uid":' % (
+    API_VERSION.encode()
+)
+_ALLOWED_TAIL: Final = b',"allowed":true}}'
+
+
 def response(uid: str, answer: Answer) -> bytes:
     """The AdmissionReview the API server reads, as JSON."""
+    if answer.allowed and not answer.warnings and not answer.patch:  # most answers
+        return _ALLOWED_HEAD + orjson.dumps(uid) + _ALLOWED_TAIL
     body: dict[str, Any] = {"uid": uid, "allowed": answer.allowed}
     if not answer.allowed:
         body["status"] = {

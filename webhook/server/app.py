@@ -181,15 +181,14 @@ async def _admit(
 ) -> None:
     """Read the body, decide in this turn's batch (:mod:`webhook.server.batch`), answer."""
     exchange = _Exchange(state, scope["path"])
-    too_large = f"body over {max_body} bytes"
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > max_body:
-            await _reply(send, exchange.reject(413, too_large))
+            await _reply(send, exchange.reject(413, f"body over {max_body} bytes"))
             return
     try:
         body = await read_body(receive, max_body)
     except BodyTooLargeError:
-        await _reply(send, exchange.reject(413, too_large))
+        await _reply(send, exchange.reject(413, f"body over {max_body} bytes"))
         return
     reply = await batch.run(partial(_decide, exchange, body))
     if isinstance(reply, _Lookup):

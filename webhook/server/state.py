@@ -24,7 +24,7 @@ import orjson
 from webhook.certs import CertificateError, seconds_to_expiry
 from webhook.engine import Config, builtin_certificate
 from webhook.findings import Action, Finding
-from webhook.policy.compiled import EMPTY
+from webhook.policy.compiled import EMPTY, PolicySet
 from webhook.policy.load import PolicyLoadError, load_policies, policy_files
 from webhook.server.fast import FastPath
 from webhook.server.metrics import Metrics
@@ -209,17 +209,23 @@ class ServerState:
         """Load the policies once (raises PolicyLoadError: the server must not start without)."""
         paths = tuple(str(p) for p in policy_paths)
         policies = load_policies(paths) if paths else EMPTY
-        state = cls(
-            Config(actions=dict(actions or {}), policies=policies, mutate=False),
-            paths,
-            dict(actions or {}),
-            log=log or JsonLog(),
-        )
+        state = cls(Config(mutate=False), paths, dict(actions or {}), log=log or JsonLog())
         state.policy_signature = files_signature(paths) if paths else ()
-        state.metrics.policies.set(len(policies))
+        state.use(policies)
         builtin_certificate(state.config.checker)  # compiled now, not on the first request
-        state.fast_path = FastPath.of(state.config)
         return state
+
+    def use(self, policies: PolicySet) -> None:
+        """Put *policies* in force, with the fast path of the new configuration.
+
+        Both are built before either is swapped in; a request that reads the new
+        configuration with the old fast path (or the reverse) takes the usual path.
+        """
+        config = Config(actions=self.actions, policies=policies, mutate=False)
+        fast_path = FastPath.of(config)
+        self.config = config
+        self.fast_path = fast_path
+        self.metrics.policies.set(len(policies))
 
     def reload_policies_if_changed(self) -> bool | None:
         """Reload when the policy files changed: True loaded, False kept the old, None unchanged."""
@@ -241,12 +247,8 @@ class ServerState:
                 kept=len(self.config.policies),
             )
             return False
-        config = Config(actions=self.actions, policies=policies, mutate=False)
-        fast_path = FastPath.of(config)
-        self.config = config
-        self.fast_path = fast_path
+        self.use(policies)
         self.last_reload_error = None
         self.metrics.reloads.labels("success").inc()
-        self.metrics.policies.set(len(policies))
         self.log("policy-reloaded", policies=[p.id for p in policies.policies])
         return True

@@ -4,7 +4,7 @@
 Measures, per TrainingJob (the bundled valid example, in namespace team-7):
 
 - the whole review with no policy (SageMaker constraints only) and with the
-  bundled baseline policy, each with the native certificate (as served) and
+  bundled baseline policy, each with the native proof (as served) and
   with every check in Python (``Config(native=False)``, the reference);
 - the baseline policy's defaults and rules alone, in Python;
 - the whole review with the two policies that apply to the job: the baseline and

@@ -8,8 +8,16 @@ What it does, in the API server's own order:
 
 1. on CREATE, the org defaults of the policies that apply, as a JSON Patch
    (mutating admission runs before the schema check and validation);
-2. on UPDATE, the controller's update rules (``update.*``); an update that
-   leaves the spec as it was is always allowed, so deletion never gets stuck;
+2. on UPDATE, the controller's update rules (``update.*``). An update that
+   leaves the spec as it was is always allowed, by anyone, so deletion never
+   gets stuck; so is the ACK controller's own late initialization (fields of
+   :data:`~webhook.policy.update.LATE_INITIALIZED` going from absent to a
+   value, the spec otherwise unchanged) when the request comes from one of
+   :attr:`Config.controller_users`, even for a job that breaks a policy added
+   since. From anyone else, and from an unknown user (the CLI without
+   ``--user``, a policy test case without ``userInfo``), such an addition is a
+   spec change: denied (``update.immutable``), and the new spec goes through
+   every check below, as on CREATE;
 3. the typed model (``crd.*``): what the API server's schema check rejects;
 4. the Kubernetes object name (``k8s.name``);
 5. the SageMaker API's constraints (``sagemaker.*``), generated from the
@@ -34,18 +42,27 @@ import jsonpatch
 
 from webhook.constraints import messages
 from webhook.constraints.check import SpecChecker, default_checker, find_placeholder
-from webhook.constraints.rules import UNCERTIFIED, check_rules
+from webhook.constraints.rules import UNPROVEN, check_rules
 from webhook.findings import Action, Decision, Finding
 from webhook.model import API_VERSION, KIND, TrainingJobSpec
 from webhook.model.parse import parse
-from webhook.native import Certificate, Schema
-from webhook.native.builtin import builtin_schema
+from webhook.native import Guard, Proof, Schema
+from webhook.native.builtin import NO_MAX_WAIT, builtin_schema
 from webhook.policy.compiled import EMPTY, PolicySet
-from webhook.policy.subject import Subject
-from webhook.policy.update import review_update
+from webhook.policy.subject import Subject, namespace_of
+from webhook.policy.update import DEFAULT_CONTROLLER_USERS, review_update
 from webhook.request import Context, Operation
 
-__all__ = ["Config", "Context", "Operation", "builtin_certificate", "check_object", "review"]
+__all__ = [
+    "CleanCreate",
+    "Config",
+    "Context",
+    "Operation",
+    "builtin_proof",
+    "check_object",
+    "clean_create",
+    "review",
+]
 
 # RFC 1123 subdomain: what Kubernetes requires of a custom resource's name.
 _LABEL: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -66,8 +83,11 @@ class Config:
     """Apply the policies' defaults on CREATE before validating (as the API server
     would after the mutating webhook); False for a validating-only call."""
     native: bool = True
-    """Let the native certificate (:mod:`webhook.native`) skip the checks it proves find
+    """Let the native proof (:mod:`webhook.native`) skip the checks it proves find
     nothing; False runs every check in Python (the reference the tests hold it to)."""
+    controller_users: frozenset[str] = DEFAULT_CONTROLLER_USERS
+    """Kubernetes user names of the ACK controller. On UPDATE, only their requests may fill
+    in late-initialized fields without that counting as a spec change."""
 
 
 DEFAULT_CONTEXT: Final = Context()
@@ -85,19 +105,22 @@ def review(
     """Decide on *obj*, the TrainingJob as JSON or YAML decoding gives it.
 
     Dicts, lists and scalars: a hand-built object with tuples for lists is not
-    what the native certificates read (:mod:`webhook.native`).
+    what the native proofs read (:mod:`webhook.native`).
 
-    *old* is the stored object on UPDATE. DELETE and CONNECT are always
-    allowed: a guard must never keep a resource from being deleted. The
-    decision's ``patch`` holds the defaults applied on CREATE; its findings
-    are about the object with that patch applied.
+    *old* is the stored object on UPDATE; ``context.user`` then tells the ACK
+    controller's late initialization (:attr:`Config.controller_users`) from a
+    user's change. DELETE and CONNECT are always allowed: a guard must never
+    keep a resource from being deleted. The decision's ``patch`` holds the
+    defaults applied on CREATE; its findings are about the object with that
+    patch applied.
     """
     if context.operation in ("DELETE", "CONNECT"):
         return Decision()
     findings: list[Finding] = []
     patch: list[dict[str, Any]] = []
     if context.operation == "UPDATE" and old is not None:
-        update = review_update(old, obj)
+        by_controller = context.user is not None and context.user in config.controller_users
+        update = review_update(old, obj, by_controller=by_controller)
         if update.spec_unchanged:
             return Decision(update.findings)
         findings.extend(update.findings)
@@ -142,7 +165,7 @@ def check_object(
 ) -> list[Finding]:
     """Return every finding of the built-in checks on *obj*, all denying.
 
-    Three ways to the same answer, fastest first: the native certificate of
+    Three ways to the same answer, fastest first: the native proof of
     the built-in checks (:mod:`webhook.native`) says the checks would find
     nothing, and only the cross-field rule it cannot state runs; else the walk; the
     typed model (pydantic) gives the exact schema errors, but costs more than
@@ -150,10 +173,10 @@ def check_object(
     something that does not fit the CRD's types, or when the object's top
     level or metadata is anything but plain. *full* always runs the walk and
     the model (the reference the tests hold the fast paths to); *native*
-    False skips the certificate.
+    False skips the proof.
     """
-    if native and not full and builtin_certificate(checker).holds(obj):
-        return check_rules(obj["spec"], UNCERTIFIED)
+    if native and not full and builtin_proof(checker).holds(obj):
+        return check_rules(obj["spec"], UNPROVEN)
     spec = obj.get("spec")
     spec_findings: list[Finding] = []
     suspect = True
@@ -184,9 +207,9 @@ def builtin_schema_of(checker: SpecChecker) -> Schema:
 
 
 @functools.cache
-def builtin_certificate(checker: SpecChecker) -> Certificate:
-    """The native certificate of the built-in checks with *checker* (built once)."""
-    return Certificate([builtin_schema_of(checker)])
+def builtin_proof(checker: SpecChecker) -> Proof:
+    """The native proof of the built-in checks with *checker* (built once)."""
+    return Proof([builtin_schema_of(checker)])
 
 
 _TOP_LEVEL: Final = frozenset({"apiVersion", "kind", "metadata", "spec", "status"})
@@ -251,3 +274,75 @@ def _check_name(metadata: Mapping[str, Any]) -> list[Finding]:
 def _override(finding: Finding, actions: Mapping[str, Action]) -> Finding:
     action = actions.get(finding.rule)
     return finding if action is None or action is finding.action else finding.with_action(action)
+
+
+@dataclass(frozen=True, slots=True)
+class CleanCreate:
+    """What proves, for one configuration, that a CREATE has nothing to report.
+
+    The webhook's fast path (:mod:`webhook.server.fast`) compiles :attr:`schemas`
+    into its proof of the whole AdmissionReview and asks :meth:`holds_beyond`
+    for the rest; when both hold, :func:`review` would find nothing and patch
+    nothing with ``mutate`` off. Which policies a job must satisfy is decided
+    here, from the policy set's own selection (:meth:`PolicySet.for_proofs`),
+    so the server never re-derives it. Like every proof it may only be stricter
+    than the checks.
+    """
+
+    schemas: tuple[Schema, ...]
+    """The job holds every one: the built-in checks, no ``maxWaitTimeInSeconds`` (the
+    cross-field rule no schema states has nothing to say then), and the rules of every
+    policy that may apply to any job."""
+    guards: tuple[Guard, ...]
+    """What those policies' schemas cannot state."""
+    namespaced: Mapping[str, tuple[Proof | None, ...]]
+    """The proofs of the policies limited to named namespaces, by namespace (None: a
+    policy with a rule that has no schema, so a job there is never proven clean)."""
+
+    def holds_beyond(self, job: Mapping[str, Any], request_namespace: str | None) -> bool:
+        """True when *job* (which holds :attr:`schemas`) holds the rest of the proof.
+
+        That is the guards, and the proofs of the job's namespace: the
+        request's, else the job's, as selection takes it.
+        """
+        for guard in self.guards:
+            if not guard(job):
+                return False
+        if not self.namespaced:
+            return True
+        for proof in self.namespaced.get(namespace_of(job, request_namespace), ()):
+            if proof is None or not proof.holds(job):
+                return False
+        return True
+
+
+def clean_create(config: Config) -> CleanCreate | None:
+    """The proof of a clean CREATE under *config*, or None when no proof can stand in.
+
+    None when the native proofs are off, when selection could add a note to a
+    clean job, or when a policy that may apply to any job has a rule without
+    a schema (CEL, tenancy ...). A namespaced policy with such a rule leaves only
+    its namespaces' jobs to the full checks.
+    """
+    if not config.native:
+        return None
+    scope = config.policies.for_proofs()
+    if scope is None:
+        return None
+    schemas: list[Schema] = [builtin_schema_of(config.checker), NO_MAX_WAIT]
+    guards: list[Guard] = []
+    for policy in scope.everywhere:
+        if any(rule.schema is None for rule in policy.rules):
+            return None
+        schemas.extend(rule.schema for rule in policy.rules if rule.schema is not None)
+        guards.extend(rule.guard for rule in policy.rules if rule.guard is not None)
+    namespaced: dict[str, tuple[Proof | None, ...]] = {}
+    for name, policies in scope.by_namespace.items():
+        entries = [
+            policy.proof if all(rule.schema is not None for rule in policy.rules) else None
+            for policy in policies
+            if policy.rules
+        ]
+        if entries:
+            namespaced[name] = tuple(entries)
+    return CleanCreate(tuple(schemas), tuple(guards), namespaced)

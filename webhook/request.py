@@ -25,6 +25,8 @@ class Context:
     namespace: str | None = None
     """The request's namespace; the object's ``metadata.namespace`` when absent."""
     user: str | None = None
+    """The requesting user's name; None when not known (the CLI without ``--user``), which
+    is never taken for the ACK controller (:attr:`webhook.engine.Config.controller_users`)."""
     groups: tuple[str, ...] = ()
     namespace_labels: Mapping[str, str] | None = None
     """Labels of the namespace; None when not known (policies that select on them then

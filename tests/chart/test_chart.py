@@ -854,3 +854,64 @@ def test_network_policy_ingress_from_anywhere_by_default(chart: helm_python.Char
     policy = out.one("NetworkPolicy", FULLNAME)["spec"]
     assert policy["ingress"] == [{"ports": [{"port": 8443, "protocol": "TCP"}]}]
     assert "to" not in policy["egress"][1]
+
+
+# --- the ACK controller's identity -------------------------------------------------------------
+
+ACK_CONTROLLER = "system:serviceaccount:ack-system:ack-sagemaker-controller"
+
+
+def test_controller_users_default_to_the_ack_controller_and_leave_the_args_alone(
+    chart: helm_python.Chart, rendered: dict[str, Rendered]
+) -> None:
+    assert chart.values["controllerUsers"] == [ACK_CONTROLLER]
+    out = rendered["default"]
+    assert "--controller-user" not in out.args
+    # The webhook's own default is the same identity.
+    options = _parsed_serve_options(out.args)
+    assert options.controller_users == frozenset({ACK_CONTROLLER})
+
+
+def test_controller_users_are_rendered_into_the_args(chart: helm_python.Chart) -> None:
+    users = [
+        "system:serviceaccount:ml-platform:ack-sagemaker-controller",
+        "system:serviceaccount:ack-system:ack-sagemaker-controller",
+    ]
+    values = {"controllerUsers": users}
+    chart.validate_schema(values)
+    out = Rendered(chart.render(values, name=RELEASE, namespace=NAMESPACE))
+
+    flags = [out.args[i : i + 2] for i, arg in enumerate(out.args) if arg == "--controller-user"]
+    assert flags == [["--controller-user", user] for user in users]
+    options = _parsed_serve_options(out.args)
+    assert options.controller_users == frozenset(users)
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"controllerUsers": ACK_CONTROLLER}, "/controllerUsers': got string, want array"),
+        ({"controllerUsers": []}, "/controllerUsers': minItems"),
+        ({"controllerUsers": [42]}, "/controllerUsers/0': got number, want string"),
+        ({"controllerUsers": [""]}, "/controllerUsers/0"),
+        ({"controllerUsers": [ACK_CONTROLLER, ACK_CONTROLLER]}, "/controllerUsers"),
+        ({"ackController": {"namespace": "ack"}}, "additional properties 'ackController'"),
+    ],
+)
+def test_schema_rejects_bad_controller_users(
+    chart: helm_python.Chart, values: Obj, complaint: str
+) -> None:
+    with pytest.raises(helm_python.HelmValuesError, match=complaint):
+        chart.validate_schema(values)
+
+
+def _parsed_serve_options(args: list[str]) -> Any:
+    """The ServeOptions `trainingjob-guard serve` builds from *args* (nothing is served)."""
+    from unittest import mock
+
+    from webhook.cli import main
+
+    with mock.patch("webhook.server.serve.serve_forever", return_value=0) as serve_forever:
+        assert main(args) == 0
+    [(options,), _] = serve_forever.call_args
+    return options

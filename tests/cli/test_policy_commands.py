@@ -86,7 +86,7 @@ def test_test_command_reports_a_mismatch_and_a_folder_without_cases(
     assert (
         f"FAIL {tmp_path / 'empty'}\n    no tests/cases.yaml: every policy needs test cases" in out
     )
-    assert out.rstrip().endswith("4 passed, 2 failed")
+    assert out.rstrip().endswith("7 passed, 2 failed")
 
 
 def test_lint_accepts_the_library(capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,6 +109,7 @@ metadata: {name: a}
 id: a
 rules:
   - {id: gpus, kind: resources, instanceTypes: ["ml.p9.*", "ml.g5.*"]}
+  - {id: keys, kind: secrets, maps: [environment]}
 defaults:
   spec: {stoppingCondition: {maxRuntimeInSeconds: 86400}}
 """,
@@ -134,7 +135,8 @@ defaults:
     assert "ml.g5.*" not in out
     assert "policy b never applies" in out
     assert "defaults conflict: spec.stoppingCondition.maxRuntimeInSeconds" in out
-    assert out.rstrip().endswith("2 policies: 3 problem(s)")
+    assert "(a/keys): maps is ignored: the secrets rule scans every string of the spec" in out
+    assert out.rstrip().endswith("2 policies: 4 problem(s)")
 
 
 def test_lint_stops_on_a_policy_that_does_not_load(

@@ -1,6 +1,6 @@
-"""TrainingJobs to hold the native certificate to: every one we ship or read, and mutants.
+"""TrainingJobs to hold the native proof to: every one we ship or read, and mutants.
 
-The mutants are where a certificate that is looser than its checks would show:
+The mutants are where a proof that is looser than its checks would show:
 each takes a real job and changes one to three values to something at or past
 an edge (a length limit, ``5.0`` for an integer, a Unicode digit, a
 placeholder, a credential, a key the rules look for...). They are drawn

@@ -1,9 +1,9 @@
-"""The certificate of the built-in checks is never looser than the checks.
+"""The proof of the built-in checks is never looser than the checks.
 
 It may only say "nothing to report" when the constraint walk, the typed
 model and the cross-field rules (the full Python checks,
 ``check_object(full=True)``) report nothing but what the one cross-field rule
-the certificate leaves to Python says.
+the proof leaves to Python says.
 """
 
 from __future__ import annotations
@@ -17,38 +17,38 @@ import pytest
 from tests.conftest import EXAMPLES
 from tests.native.corpus import job_file, jobs, mutants
 from webhook.constraints.check import default_checker
-from webhook.constraints.rules import UNCERTIFIED, check_rules
+from webhook.constraints.rules import UNPROVEN, check_rules
 from webhook.constraints.schema import MapShape, StringShape, load
-from webhook.engine import builtin_certificate, check_object
+from webhook.engine import builtin_proof, check_object
 from webhook.native.builtin import regex_of
 
 CHECKER = default_checker()
-CERTIFICATE = builtin_certificate(CHECKER)
+PROOF = builtin_proof(CHECKER)
 CORPUS = jobs()
 
 
 def _clean(job: dict[str, Any]) -> bool:
-    """True when the exact Python checks find nothing the certificate should have seen."""
-    return check_object(job, CHECKER, full=True) == check_rules(job["spec"], UNCERTIFIED)
+    """True when the exact Python checks find nothing the proof should have seen."""
+    return check_object(job, CHECKER, full=True) == check_rules(job["spec"], UNPROVEN)
 
 
-def test_the_bundled_example_and_the_ack_samples_are_certified() -> None:
-    """The fast path is taken for clean jobs: a certificate that never holds would pass
+def test_the_bundled_example_and_the_ack_samples_are_proven() -> None:
+    """The fast path is taken for clean jobs: a proof that never holds would pass
     every other test here and help no one."""
-    assert CERTIFICATE.holds(job_file(EXAMPLES / "training-job.yaml"))
-    certified = [name for name, job in CORPUS if CERTIFICATE.holds(job)]
-    assert len(certified) >= len(CORPUS) // 2, certified
+    assert PROOF.holds(job_file(EXAMPLES / "training-job.yaml"))
+    proven = [name for name, job in CORPUS if PROOF.holds(job)]
+    assert len(proven) >= len(CORPUS) // 2, proven
 
 
 @pytest.mark.parametrize(("name", "job"), CORPUS, ids=[name for name, _ in CORPUS])
-def test_a_certified_job_is_clean(name: str, job: dict[str, Any]) -> None:
+def test_a_proven_job_is_clean(name: str, job: dict[str, Any]) -> None:
     """Every shipped manifest and case, and 40 mutants of each."""
     for mutant in itertools.chain([job], mutants(job, 40, seed=len(name))):
-        if CERTIFICATE.holds(mutant):
+        if PROOF.holds(mutant):
             assert _clean(mutant), mutant
-    # and the certificate does not hold for what the checks report
+    # and the proof does not hold for what the checks report
     if not _clean(job):
-        assert not CERTIFICATE.holds(job)
+        assert not PROOF.holds(job)
 
 
 @pytest.mark.parametrize(
@@ -63,16 +63,14 @@ def test_a_certified_job_is_clean(name: str, job: dict[str, Any]) -> None:
         ("volumeKMSKeyID", "$KMS_KEY"),
     ],
 )
-def test_what_the_checks_report_is_not_certified(
-    job: dict[str, Any], field: str, value: Any
-) -> None:
+def test_what_the_checks_report_is_not_proven(job: dict[str, Any], field: str, value: Any) -> None:
     job["spec"]["resourceConfig"][field] = value
     assert not _clean(job)
-    assert not CERTIFICATE.holds(job)
+    assert not PROOF.holds(job)
 
 
 @pytest.mark.parametrize(
-    ("value", "certified"),
+    ("value", "proven"),
     [
         ("registry.example/train:1", True),
         ("registry.example/train:1\r", True),  # the walk looks for line feeds only
@@ -82,13 +80,13 @@ def test_what_the_checks_report_is_not_certified(
     ],
 )
 def test_a_free_form_text_field_screens_line_feeds_and_placeholders_in_one_search(
-    job: dict[str, Any], value: str, *, certified: bool
+    job: dict[str, Any], value: str, *, proven: bool
 ) -> None:
     """``trainingImage`` has the pattern ``.*``: one search for a line feed, ``$`` or
     ``<`` stands for both checks."""
     job["spec"]["algorithmSpecification"]["trainingImage"] = value
-    assert _clean(job) is certified
-    assert CERTIFICATE.holds(job) is certified
+    assert _clean(job) is proven
+    assert PROOF.holds(job) is proven
 
 
 @pytest.mark.parametrize(
@@ -100,24 +98,24 @@ def test_a_free_form_text_field_screens_line_feeds_and_placeholders_in_one_searc
         ("algorithmSpecification", "trainingImage", None),  # neither
     ],
 )
-def test_what_the_cross_field_rules_report_is_not_certified(
+def test_what_the_cross_field_rules_report_is_not_proven(
     job: dict[str, Any], block: str, field: str, value: Any
 ) -> None:
     job["spec"][block][field] = value
     assert not _clean(job)
-    assert not CERTIFICATE.holds(job)
+    assert not PROOF.holds(job)
 
 
-def test_a_channel_without_a_data_source_is_not_certified(job: dict[str, Any]) -> None:
+def test_a_channel_without_a_data_source_is_not_proven(job: dict[str, Any]) -> None:
     job["spec"]["inputDataConfig"][0]["dataSource"] = {}
     assert not _clean(job)
-    assert not CERTIFICATE.holds(job)
+    assert not PROOF.holds(job)
 
 
-def test_values_json_cannot_carry_are_not_certified(job: dict[str, Any]) -> None:
-    """A date or an integer key (YAML gives both) makes the certificate fail, not raise."""
+def test_values_json_cannot_carry_are_not_proven(job: dict[str, Any]) -> None:
+    """A date or an integer key (YAML gives both) makes the proof fail, not raise."""
     job["spec"]["hyperParameters"][1] = "x"
-    assert not CERTIFICATE.holds(job)
+    assert not PROOF.holds(job)
 
 
 def _string_shapes() -> list[StringShape]:

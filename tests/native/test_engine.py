@@ -1,4 +1,4 @@
-"""With or without the native certificate, the engine gives the same answer.
+"""With or without the native proof, the engine gives the same answer.
 
 The reference is ``Config(native=False)``: every check in Python. Both run on
 every case of every shipped policy (with the case's request context) and on

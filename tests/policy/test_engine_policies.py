@@ -16,6 +16,7 @@ from webhook.engine import Config, Context, review
 from webhook.findings import Action
 from webhook.policy.compiled import PolicySet
 from webhook.policy.load import baseline_policy, load_policies
+from webhook.policy.update import ACK_CONTROLLER_USER
 
 READONE = UNIT_TESTDATA / "readone"
 LATE_INITIALIZED = [
@@ -151,8 +152,9 @@ def test_a_spec_change_is_denied_and_a_warm_pool_change_allowed() -> None:
     assert "create a new TrainingJob" in decision.findings[0].message
 
 
-def test_late_initialized_fields_may_appear() -> None:
-    """The controller fills these after creation (values from its own late_initialize fixture)."""
+def test_late_initialized_fields_may_appear_from_the_controller() -> None:
+    """The controller fills these after creation (values from its own late_initialize fixture);
+    the same additions from anyone else are spec changes."""
     old = _ack("readone/desired/after_create_inprogress.yaml")
     filled = _ack("readone/observed/late_initialize.yaml")["spec"]
     new = copy.deepcopy(old)
@@ -162,9 +164,13 @@ def test_late_initialized_fields_may_appear() -> None:
             source, target = source[step], target.setdefault(step, {})
         target[path[-1]] = source[path[-1]]
     assert new["spec"] != old["spec"]
-    decision = review(new, old=old, context=Context("UPDATE"), config=Config())
+    controller = Context("UPDATE", user=ACK_CONTROLLER_USER)
+    decision = review(new, old=old, context=controller, config=Config())
     assert decision.allowed
     assert decision.findings == ()
+    by_user = review(new, old=old, context=Context("UPDATE", user="alice"), config=Config())
+    assert {f.rule for f in by_user.denials} == {"update.immutable"}
+    assert {f.path for f in by_user.denials} == {("spec", *path) for path in LATE_INITIALIZED}
 
 
 def test_metadata_only_update_of_a_non_compliant_object_is_allowed(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import yaml
 
 from tests.conftest import UNIT_TESTDATA
 from webhook.findings import Action, Decision, Finding
+from webhook.paths import Path, format_path
 from webhook.policy.update import (
     IMMUTABLE,
     LATE_INITIALIZED,
@@ -61,7 +62,9 @@ CPU_RULE = {
 
 def test_controller_late_initialize_transition_is_no_change() -> None:
     # The controller's ReadOne=LateInitialize scenario: created.yaml -> late_initialize.yaml.
-    review = review_update(load(PLAIN), load("readone/observed/late_initialize.yaml"))
+    review = review_update(
+        load(PLAIN), load("readone/observed/late_initialize.yaml"), by_controller=True
+    )
     assert review == UpdateReview(spec_unchanged=True, findings=())
 
 
@@ -82,9 +85,15 @@ def test_late_initialized_fields_filled_in_are_no_change() -> None:
     assert len(filled) >= 4, filled  # the fixture really exercises late initialization
     assert new != old
 
-    review = review_update(old, new)
+    review = review_update(old, new, by_controller=True)
 
     assert review == UpdateReview(spec_unchanged=True, findings=())
+    # The same patch from anyone else changes the spec, one denial per field.
+    review = review_update(old, new)
+    assert not review.spec_unchanged
+    assert sorted((f.rule, f.where) for f in review.findings) == sorted(
+        (IMMUTABLE, format_path(path)) for path in LATE_INITIALIZED if path[-1] in filled
+    )
 
 
 def test_metadata_only_change_of_non_compliant_object() -> None:
@@ -220,12 +229,13 @@ def test_secret_map_of_wrong_type_shows_no_value() -> None:
     assert "secret" not in finding.message
 
 
-def test_late_initialized_value_change_is_a_change() -> None:
+@pytest.mark.parametrize("by_controller", [False, True])
+def test_late_initialized_value_change_is_a_change(by_controller: bool) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     new["spec"]["enableNetworkIsolation"] = True
 
-    finding = only(review_update(old, new))
+    finding = only(review_update(old, new, by_controller=by_controller))
 
     assert finding.where == "spec.enableNetworkIsolation"
     assert finding.message.startswith(
@@ -233,12 +243,13 @@ def test_late_initialized_value_change_is_a_change() -> None:
     )
 
 
-def test_late_initialized_value_removed_is_a_change() -> None:
+@pytest.mark.parametrize("by_controller", [False, True])
+def test_late_initialized_value_removed_is_a_change(by_controller: bool) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     del new["spec"]["outputDataConfig"]["compressionType"]
 
-    finding = only(review_update(old, new))
+    finding = only(review_update(old, new, by_controller=by_controller))
 
     assert (finding.rule, finding.where) == (IMMUTABLE, "spec.outputDataConfig.compressionType")
     assert finding.message == (
@@ -246,6 +257,94 @@ def test_late_initialized_value_removed_is_a_change() -> None:
         "the ACK controller filled it in after creation (late initialization) and would mark "
         "the job ACK.Terminal without it; keep the value it set"
     )
+
+
+# --- late initialization: the controller's own, nobody else's -------------------------
+
+#: A value of each late-initialized field, as the controller fills it in, and as shown.
+LATE_VALUES: dict[Path, tuple[object, str]] = {
+    ("spec", "enableInterContainerTrafficEncryption"): (False, "false"),
+    ("spec", "enableManagedSpotTraining"): (False, "false"),
+    ("spec", "enableNetworkIsolation"): (True, "true"),
+    ("spec", "algorithmSpecification", "enableSageMakerMetricsTimeSeries"): (False, "false"),
+    ("spec", "outputDataConfig", "kmsKeyID"): (
+        "arn:aws:kms:us-west-2:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        '"arn:aws:kms:us-west-2:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"',
+    ),
+    ("spec", "outputDataConfig", "compressionType"): ("GZIP", '"GZIP"'),
+    ("spec", "resourceConfig", "instanceCount"): (1000000, "1000000"),
+}
+LATE_PATHS = sorted(LATE_INITIALIZED)
+
+
+def test_late_values_cover_every_late_initialized_field() -> None:
+    assert set(LATE_VALUES) == LATE_INITIALIZED
+
+
+def before_late_init() -> dict[str, Any]:
+    """A stored job the controller has not late-initialized yet."""
+    job = load(PLAIN)
+    for path in LATE_INITIALIZED:
+        parent = job["spec"]
+        for step in path[1:-1]:
+            parent = parent[step]
+        parent.pop(path[-1], None)
+    return job
+
+
+def with_value(job: dict[str, Any], path: Path, value: object) -> dict[str, Any]:
+    changed = copy.deepcopy(job)
+    parent = changed["spec"]
+    for step in path[1:-1]:
+        parent = parent[step]
+    parent[path[-1]] = value
+    return changed
+
+
+@pytest.mark.parametrize("path", LATE_PATHS, ids=format_path)
+def test_late_initialized_field_added_by_anyone_else_is_a_change(path: Path) -> None:
+    old = before_late_init()
+    value, shown = LATE_VALUES[path]
+    new = with_value(old, path, value)
+
+    review = review_update(old, new)
+
+    assert not review.spec_unchanged
+    finding = only(review)
+    where = format_path(path)
+    assert (finding.rule, finding.where, finding.action) == (IMMUTABLE, where, Action.DENY)
+    assert finding.message == (
+        f"{where} cannot change after creation (unset -> {shown}): only the ACK controller "
+        "fills it in (late initialization, from what SageMaker reports); it cannot apply a "
+        "value anyone else sets to the running job, and would mark the job ACK.Terminal if "
+        "the value differs; create a new TrainingJob instead"
+    )
+
+
+@pytest.mark.parametrize("path", LATE_PATHS, ids=format_path)
+def test_late_initialized_field_added_by_the_controller_is_no_change(path: Path) -> None:
+    old = before_late_init()
+    new = with_value(old, path, LATE_VALUES[path][0])
+
+    assert review_update(old, new, by_controller=True) == UpdateReview(True, ())
+
+
+def test_the_controller_filling_in_and_changing_more_is_denied_for_the_rest() -> None:
+    old = before_late_init()
+    new = old
+    for path, (value, _) in LATE_VALUES.items():
+        new = with_value(new, path, value)
+    new["spec"]["resourceConfig"]["instanceType"] = "ml.m5.2xlarge"
+
+    by_controller = review_update(old, new, by_controller=True)
+    by_user = review_update(old, new)
+
+    assert [f.where for f in by_controller.findings] == ["spec.resourceConfig.instanceType"]
+    assert sorted(f.where for f in by_user.findings) == sorted(
+        [*map(format_path, LATE_INITIALIZED), "spec.resourceConfig.instanceType"]
+    )
+    assert not allowed(by_controller)
+    assert not allowed(by_user)
 
 
 def test_bool_is_not_a_number() -> None:
@@ -596,5 +695,7 @@ def test_spec_appearing_is_reported_per_field() -> None:
     review = review_update({}, load(PLAIN))
     wheres = {f.where for f in review.findings}
     assert "spec.roleARN" in wheres
-    assert "spec.resourceConfig.instanceCount" not in wheres  # late-initialized: absent -> value
+    assert "spec.resourceConfig.instanceCount" in wheres  # not from the controller: a change
     assert not allowed(review)
+    by_controller = {f.where for f in review_update({}, load(PLAIN), by_controller=True).findings}
+    assert by_controller == wheres - set(map(format_path, LATE_INITIALIZED))

@@ -185,7 +185,7 @@ def test_no_fast_path_when_a_clean_job_could_still_get_a_finding(tmp_path: Path,
     assert FastPath.of(Config(policies=load_policies([_policy(tmp_path, text)]))) is None
 
 
-def test_no_fast_path_without_the_native_certificates() -> None:
+def test_no_fast_path_without_the_native_proofs() -> None:
     config = Config(policies=load_policies([baseline_policy()]), native=False)
     assert FastPath.of(config) is None
 
@@ -208,7 +208,7 @@ def test_a_namespaced_policy_only_checked_in_python_sends_only_its_namespace_the
     assert fast.clean(_review(job, None))
 
 
-def test_a_namespaced_policy_with_schemas_is_proved_with_its_own_certificate(
+def test_a_namespaced_policy_with_schemas_is_proved_with_its_own_proof(
     tmp_path: Path,
 ) -> None:
     policy = _policy(

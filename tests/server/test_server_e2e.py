@@ -573,6 +573,103 @@ def test_delete_is_allowed(client: httpx.Client, schema: Draft7Validator) -> Non
     assert outcome.response == {"uid": outcome.request["request"]["uid"], "allowed": True}
 
 
+ACK_CONTROLLER = {
+    "username": "system:serviceaccount:ack-system:ack-sagemaker-controller",
+    "uid": "0d1c2b3a",
+    "groups": [
+        "system:serviceaccounts",
+        "system:serviceaccounts:ack-system",
+        "system:authenticated",
+    ],
+}
+ANOTHER_ACCOUNTS_KEY = "arn:aws:kms:us-east-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def before_late_initialization(job: dict[str, Any]) -> dict[str, Any]:
+    """*job* as stored right after creation: no output key, no instance count yet."""
+    live = stored(job)
+    del live["spec"]["outputDataConfig"]["kmsKeyID"]
+    del live["spec"]["resourceConfig"]["instanceCount"]
+    return live
+
+
+def with_late_values(old: dict[str, Any]) -> dict[str, Any]:
+    """*old* with another account's output key and a million instances filled in."""
+    new = copy.deepcopy(old)
+    new["metadata"]["resourceVersion"] = "4712"
+    new["spec"]["outputDataConfig"]["kmsKeyID"] = ANOTHER_ACCOUNTS_KEY
+    new["spec"]["resourceConfig"]["instanceCount"] = 1_000_000
+    return new
+
+
+def denial_lines(message: str) -> list[str]:
+    return sorted(line for line in message.splitlines() if line.startswith("- "))
+
+
+def test_update_filling_in_late_initialized_fields_is_checked_like_a_create(
+    server: Server, client: httpx.Client, schema: Draft7Validator, create: Create
+) -> None:
+    old = before_late_initialization(VALID)
+    new = with_late_values(old)
+    created = create(new)
+    assert not created.allowed
+
+    outcome = admit(client, schema, "UPDATE", new, old)  # from alice@example.com
+
+    assert outcome.patch == []
+    assert not outcome.allowed
+    assert outcome.response["status"]["code"] == 403
+    lines = denial_lines(outcome.message)
+    immutable = [line for line in lines if line.endswith("[update.immutable]")]
+    assert [line.split(": ", 1)[0] for line in immutable] == [
+        "- spec.outputDataConfig.kmsKeyID",
+        "- spec.resourceConfig.instanceCount",
+    ]
+    assert immutable[1].startswith(
+        "- spec.resourceConfig.instanceCount: spec.resourceConfig.instanceCount cannot change "
+        "after creation (unset -> 1000000): only the ACK controller fills it in"
+    )
+    # Every denial of the same object on CREATE, on the new values, and its warnings.
+    assert sorted([*immutable, *denial_lines(created.message)]) == lines
+    limit = "1000000 instances; the policy allows at most 64 [baseline/limits]"
+    assert f"- spec.resourceConfig.instanceCount: {limit}" in lines
+    assert outcome.warnings == created.warnings
+    record = decision_line(server, outcome)
+    assert (record["operation"], record["decision"]) == ("UPDATE", "denied")
+    assert {"update.immutable", "baseline/limits"} <= set(record["rules"])
+
+
+def test_the_ack_controller_filling_in_the_same_fields_is_allowed(
+    server: Server, client: httpx.Client
+) -> None:
+    old = before_late_initialization(VALID)
+    new = with_late_values(old)
+    for endpoint in ("/mutate", "/validate"):
+        body = review("UPDATE", new, old)
+        body["request"]["userInfo"] = ACK_CONTROLLER
+        response = call(client, endpoint, body)
+        assert response == {"uid": body["request"]["uid"], "allowed": True}
+    uid = body["request"]["uid"]  # the /validate call's
+    record = server.wait_for_log(lambda r: r.get("event") == "decision" and r.get("uid") == uid)
+    assert (record["endpoint"], record["decision"], record["rules"]) == ("validate", "allowed", [])
+
+
+def test_metadata_only_update_of_a_non_compliant_job_is_allowed_for_anyone(
+    client: httpx.Client,
+) -> None:
+    old = with_late_values(before_late_initialization(VALID))  # breaks baseline/limits
+    new = copy.deepcopy(old)
+    new["metadata"]["labels"] = {"owner": "alice"}
+    new["metadata"]["finalizers"] = []  # the controller letting go before deletion
+    for user in (None, ACK_CONTROLLER):
+        for operation, obj in (("UPDATE", new), ("DELETE", None)):
+            body = review(operation, obj, old)
+            if user is not None:
+                body["request"]["userInfo"] = user
+            response = call(client, "/validate", body)
+            assert response == {"uid": body["request"]["uid"], "allowed": True}, operation
+
+
 def test_a_dry_run_gets_the_same_answer_and_is_logged_as_one(
     server: Server, client: httpx.Client, schema: Draft7Validator
 ) -> None:

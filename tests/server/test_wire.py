@@ -1,6 +1,6 @@
 """The AdmissionReview wire types: the native envelope check is never looser than pydantic.
 
-When the draft-4 schema certifies a decoded body, :func:`parse_request` uses
+When the draft-4 schema proves a decoded body, :func:`parse_request` uses
 it as it is; so every body the schema takes must be one pydantic's validator
 of the TypedDicts takes too, with the same values for every declared field.
 """
@@ -16,7 +16,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from tests.conftest import EXAMPLES
-from webhook.native import Certificate
+from webhook.native import Proof
 from webhook.server.wire import (
     ENVELOPE,
     AdmissionRequest,
@@ -27,7 +27,7 @@ from webhook.server.wire import (
 )
 
 REVIEW: dict[str, Any] = json.loads((EXAMPLES / "admission-review.json").read_text())
-CERTIFICATE = Certificate([ENVELOPE])
+PROOF = Proof([ENVELOPE])
 VALUES: tuple[Any, ...] = (None, "", "x", "true", 1, 1.0, True, [], ["x"], [1], {}, {"a": 1})
 
 
@@ -84,13 +84,13 @@ def _variants() -> list[dict[str, Any]]:
 def test_what_the_envelope_takes_pydantic_takes_with_the_same_values(
     data: dict[str, Any],
 ) -> None:
-    if CERTIFICATE.holds(data):
+    if PROOF.holds(data):
         typed = TypeAdapter(AdmissionReview).validate_python(data)  # must not raise
         assert typed == _declared(data, AdmissionReview)
 
 
 def test_the_api_servers_review_takes_the_fast_path() -> None:
-    assert CERTIFICATE.holds(REVIEW)
+    assert PROOF.holds(REVIEW)
     assert parse_request(REVIEW) is REVIEW["request"]
 
 
@@ -115,7 +115,7 @@ def test_a_lax_value_pydantic_accepts_gets_the_slow_path() -> None:
     """``dryRun: "true"`` is a boolean to pydantic, not to the envelope: still parsed."""
     data = copy.deepcopy(REVIEW)
     data["request"]["dryRun"] = "true"
-    assert not CERTIFICATE.holds(data)
+    assert not PROOF.holds(data)
     assert parse_request(data)["dryRun"] is True
 
 

@@ -19,6 +19,7 @@ from webhook.catalog import RULES
 from webhook.cli import commands
 from webhook.cli.output import FORMATS
 from webhook.findings import Action
+from webhook.policy.update import ACK_CONTROLLER_USER
 from webhook.text import did_you_mean, suggestion
 
 USAGE_ERROR = 2
@@ -59,6 +60,12 @@ def _label(text: str) -> tuple[str, str]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     return key, value
+
+
+def _user_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a Kubernetes user name, got an empty one")
+    return text
 
 
 def _add_policy_options(parser: argparse.ArgumentParser) -> None:
@@ -192,6 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=2.0,
         metavar="SECONDS",
         help="how often to look for changed policy files and certificates",
+    )
+    serve.add_argument(
+        "--controller-user",
+        type=_user_name,
+        action="append",
+        default=None,
+        metavar="USER",
+        help="Kubernetes user name of the ACK SageMaker controller (repeatable; default: "
+        f"{ACK_CONTROLLER_USER}); on UPDATE only its requests may fill in late-initialized "
+        "spec fields, anyone else's addition of one is a spec change and checked as such",
     )
     cluster = serve.add_argument_group("cluster (in-cluster config, or --kubeconfig)")
     cluster.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube)")

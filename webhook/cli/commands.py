@@ -22,6 +22,7 @@ from webhook.policy.compiled import EMPTY, PolicySet
 from webhook.policy.load import PolicyLoadError, baseline_policy, load_policies
 from webhook.policy.model import PolicyDocument
 from webhook.policy.subject import Subject
+from webhook.policy.update import DEFAULT_CONTROLLER_USERS
 
 OK, DENIED, USAGE = 0, 1, 2
 
@@ -115,6 +116,7 @@ def serve(args: argparse.Namespace) -> int:
         validating_webhook=args.validating_webhook,
         mutating_webhook=args.mutating_webhook,
         certificate_check_seconds=args.certificate_check_interval,
+        controller_users=frozenset(args.controller_user or DEFAULT_CONTROLLER_USERS),
     )
     return serve_forever(options)
 

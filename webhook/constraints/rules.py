@@ -122,9 +122,9 @@ RULES: Final[tuple[Callable[[Spec], Iterator[Finding]], ...]] = (
     data_source,
 )
 
-#: The rules the native certificate of the built-in checks cannot state (it compares two
-#: numbers): they run even on a certified job (:mod:`webhook.native.builtin`).
-UNCERTIFIED: Final = (spot_max_wait,)
+#: The rules the native proof of the built-in checks cannot state (it compares two
+#: numbers): they run even on a proven job (:mod:`webhook.native.builtin`).
+UNPROVEN: Final = (spot_max_wait,)
 
 
 def check_rules(

@@ -7,7 +7,7 @@ apart when the constraints are regenerated. It covers what
 
 * the top level and ``metadata`` are as plain as ``_plain`` wants, so the
   typed model could only agree (``status`` present, a null label, a missing
-  ``name``: not certified, the exact checks run);
+  ``name``: not proven, the exact checks run);
 * ``metadata.name`` is a Kubernetes name;
 * every ``spec`` value fits its SageMaker shape exactly as the walk checks
   it: types, unknown fields, required fields, lengths, ranges, ``int32``
@@ -16,7 +16,7 @@ apart when the constraints are regenerated. It covers what
   for ``$NAME``, ``${NAME}`` and ``<...>``);
 * the cross-field rules of :mod:`webhook.constraints.rules` but
   ``spot_max_wait`` (JSON Schema cannot compare two numbers), which runs on
-  certified jobs too.
+  proven jobs too.
 """
 
 from __future__ import annotations

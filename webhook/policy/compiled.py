@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from webhook.findings import Action, Finding
-from webhook.native import Certificate, Guard, Schema
+from webhook.native import Guard, Proof, Schema
 from webhook.paths import format_path
 from webhook.policy.defaults import DefaultsPlan, compile_defaults, patch_for
 from webhook.policy.match import PolicyScope
@@ -70,8 +70,8 @@ class CompiledPolicy:
     defaults: DefaultsPlan | None
     source: str = ""
     """Where it was loaded from (file), for messages."""
-    certificate: Certificate | None = None
-    """The native certificate of the rules that have a schema (:mod:`webhook.native`):
+    proof: Proof | None = None
+    """The native proof of the rules that have a schema (:mod:`webhook.native`):
     when a job holds it, those rules have nothing to say; None when no rule has one."""
 
     @property
@@ -112,8 +112,8 @@ def compile_policy(document: PolicyDocument, source: str = "") -> CompiledPolicy
     scope = PolicyScope(document.id, document.match, document.exclude, document.exemptions)
     schemas = [rule.schema for rule in rules if rule.schema is not None]
     guards = [rule.guard for rule in rules if rule.guard is not None]
-    certificate = Certificate(schemas, guards) if schemas else None  # a millisecond or less
-    return CompiledPolicy(document, scope, tuple(rules), defaults, source, certificate)
+    proof = Proof(schemas, guards) if schemas else None  # a millisecond or less
+    return CompiledPolicy(document, scope, tuple(rules), defaults, source, proof)
 
 
 def _within(prefix: tuple[str | int, ...], error: RuleConfigError) -> RuleConfigError:
@@ -148,14 +148,14 @@ class Selection:
         """Run the rules of the selected policies.
 
         *native*: skip the rules with a schema of every policy whose
-        certificate the job holds (they have nothing to say).
+        proof the job holds (they have nothing to say).
         """
         evaluation = Evaluation(list(self.notes))
         for policy in self.policies:
-            certificate = policy.certificate if native else None
-            certified = certificate is not None and certificate.holds(subject.obj)
+            proof = policy.proof if native else None
+            proven = proof is not None and proof.holds(subject.obj)
             for rule in policy.rules:
-                if certified and rule.schema is not None:
+                if proven and rule.schema is not None:
                     continue
                 evaluation.findings.extend(rule.findings(subject))
             for rule_id, action in policy.document.apiConstraints.items():
@@ -171,6 +171,16 @@ def literal_namespaces(policy: CompiledPolicy) -> tuple[str, ...]:
     if any(set(name) & set("*?[{") for name in names):
         return ()
     return names
+
+
+@dataclass(frozen=True, slots=True)
+class ProofScope:
+    """The policies a clean job must satisfy, for a proof that skips selection."""
+
+    everywhere: tuple[CompiledPolicy, ...]
+    """Policies that may apply to any job."""
+    by_namespace: Mapping[str, tuple[CompiledPolicy, ...]]
+    """Policies limited to named namespaces, by namespace."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +233,25 @@ class PolicySet:
             if decision.applies:
                 applying.append(policy)
         return Selection(tuple(applying), tuple(notes))
+
+    def for_proofs(self) -> ProofScope | None:
+        """Which policies a proof that skips selection must hold a clean job to.
+
+        A policy limited to named namespaces counts in those namespaces; any
+        other policy is taken to apply to every job, whatever its other match
+        terms, exclusions and exemptions say (stricter, so safe). None when
+        selection could add a note to a clean job (:attr:`PolicyScope.silent`):
+        then no proof stands in for it.
+        """
+        if not all(policy.scope.silent for policy in self.policies):
+            return None
+        return ProofScope(
+            tuple(policy for _, policy in self._general),
+            {
+                name: tuple(policy for _, policy in entries)
+                for name, entries in self._by_namespace.items()
+            },
+        )
 
     def evaluate(self, subject: Subject) -> Evaluation:
         """Run the rules of every policy that applies to *subject*."""

@@ -6,7 +6,8 @@ what only shows across rules or against the SageMaker model:
 - defaults that two policies set differently (the first by id wins);
 - a policy whose ``exclude`` or exemptions cover everything its ``match`` does;
 - instance type globs that match no SageMaker training instance type;
-- hyperparameter limits for keys that the same rule's allow / deny lists reject.
+- hyperparameter limits for keys that the same rule's allow / deny lists reject;
+- a ``secrets`` rule that sets ``maps``, which no longer narrows the scan.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from webhook.constraints.check import default_checker
 from webhook.constraints.schema import StringShape, StructShape
 from webhook.policy.compiled import CompiledPolicy, PolicySet
 from webhook.policy.defaults import conflicts
-from webhook.policy.model import HyperparametersRule, ResourcesRule
+from webhook.policy.model import HyperparametersRule, ResourcesRule, SecretsRule
 
 
 def lint(policies: PolicySet) -> list[str]:
@@ -37,6 +38,11 @@ def lint(policies: PolicySet) -> list[str]:
                             f"{where}: instanceTypes glob {glob!r} matches no SageMaker "
                             "training instance type"
                         )
+            if isinstance(rule, SecretsRule) and rule.maps is not None:
+                problems.append(
+                    f"{where}: maps is ignored: the secrets rule scans every string of the "
+                    "spec; remove it"
+                )
             if isinstance(rule, HyperparametersRule):
                 for key in rule.keys:
                     if any(fnmatch.fnmatchcase(key, glob) for glob in rule.denyKeys):

@@ -56,6 +56,11 @@ class ScopeMatcher:
         self._namespace_selector = scope.namespaceSelector
         self._object_selector = scope.objectSelector
 
+    @property
+    def namespace_selector(self) -> LabelSelector | None:
+        """The scope's namespace selector, if any."""
+        return self._namespace_selector
+
     def matches(self, subject: Subject) -> bool | None:
         """True or False; None when only the unknown namespace labels could tell."""
         if self._namespaces is not None and not self._namespaces.matches(subject.namespace):
@@ -97,6 +102,18 @@ class PolicyScope:
         self._exclude = ScopeMatcher(exclude) if exclude is not None else None
         self._exemptions = exemptions
         self._exempt_namespaces = Globs(exemptions.namespaces) if exemptions.namespaces else None
+
+    @property
+    def silent(self) -> bool:
+        """True when :meth:`check` can never add a note, whatever the subject.
+
+        Notes come from a namespace selector (when the namespace's labels are
+        unknown) and from an exemption annotation (set by someone it does not
+        exempt); a scope with neither only ever says "applies" or "does not".
+        """
+        selectors = (self._match, self._exclude)
+        no_selector = all(m is None or m.namespace_selector is None for m in selectors)
+        return no_selector and self._exemptions.annotation is None
 
     def check(self, subject: Subject) -> Applicability:
         """Decide whether the policy applies to *subject*."""

@@ -133,12 +133,15 @@ class HyperparametersRule(RuleBase):
 
 
 class SecretsRule(RuleBase):
-    """Values that look like credentials, in hyperParameters and environment."""
+    """Credentials in any string of the job's spec: values at any depth, map keys, tags."""
 
     kind: Literal["secrets"]
-    maps: list[Literal["hyperParameters", "environment"]] = ["hyperParameters", "environment"]
+    maps: list[Literal["hyperParameters", "environment"]] | None = None
+    """Ignored: every string of the spec is scanned, whatever this says. It once limited
+    the scan to these maps; it is still accepted so that policy files that set it load."""
     allowKeys: list[Glob] = []
-    """Keys never flagged (e.g. ``*_TOKEN_URL``)."""
+    """Keys whose string values are never flagged (e.g. ``*_TOKEN_URL``): a map's or
+    object's key, a tag's key, a list's key for its items."""
 
 
 class ResourcesRule(RuleBase):
@@ -188,6 +191,10 @@ class TenancyRule(RuleBase):
     roles: list[Glob] | None = None
     s3: list[Glob] | None = None
     """S3 URI globs; an entry ending in ``/`` also allows everything below it."""
+    fileSystems: list[Glob] | None = None
+    """EFS / FSx file system id globs (``fs-0abc*``)."""
+    hubContents: list[Glob] | None = None
+    """SageMaker hub content ARN globs."""
     kmsKeys: list[Glob] | None = None
 
 
@@ -198,6 +205,9 @@ class ImagesRule(RuleBase):
     registries: list[Glob] | None = None
     repositories: list[Glob] | None = None
     """Globs of ``registry/repository`` (without tag or digest)."""
+    algorithms: list[Glob] | None = None
+    """Algorithm resources (``algorithmName``: name or ARN, globs) the rule vouches for;
+    any other algorithm is reported, since its image cannot be checked."""
     forbidLatest: bool = True
     requireTag: bool = True
     """An image with neither tag nor digest is denied."""

@@ -13,6 +13,14 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def namespace_of(obj: Mapping[str, Any], request_namespace: str | None) -> str:
+    """The namespace policies are selected by: the request's, else the object's ("" if none)."""
+    if request_namespace:
+        return request_namespace
+    metadata = obj.get("metadata")
+    return _text(metadata.get("namespace")) if isinstance(metadata, dict) else ""
+
+
 @dataclass(slots=True)
 class Subject:
     """A TrainingJob under review: the raw object and its request context.
@@ -45,12 +53,11 @@ class Subject:
         spec = spec if isinstance(spec, dict) else {}
         metadata = obj.get("metadata")
         metadata = metadata if isinstance(metadata, dict) else {}
-        namespace = context.namespace or _text(metadata.get("namespace"))
         return cls(
             obj,
             spec,
             metadata,
-            namespace,
+            namespace_of(obj, context.namespace),
             _text(metadata.get("name")),
             _text(spec.get("trainingJobName")),
             context,

@@ -32,10 +32,18 @@ that to the user at admission time, comparing the old and the new spec:
 
 Choices made here (the caller documents them):
 
-* Late-initialized fields (``LATE_INITIALIZED``) may go from absent to a value:
-  that is the controller's own late-initialization patch. A value that changes,
-  or is removed again, is a change (``update.immutable``): the controller would
-  compare the now-missing field with what DescribeTrainingJob reports.
+* Late-initialized fields (``LATE_INITIALIZED``) going from absent to a value
+  are the controller's own late-initialization patch only when the controller
+  sends it (``by_controller``: the caller decides that from the requesting
+  user, :attr:`webhook.engine.Config.controller_users`). From anyone else, or
+  when the caller does not know who asks, that is a spec change like any other
+  (``update.immutable``): the controller cannot apply the value to the running
+  job (it marks the job ACK.Terminal when the value differs from what SageMaker
+  reports), and taking it for bookkeeping would let anyone put another
+  account's ``outputDataConfig.kmsKeyID`` or a million instances into the spec
+  past every check. A value that changes, or is removed again, is a change
+  whoever sends it: the controller would compare the now-missing field with
+  what DescribeTrainingJob reports.
 * "Absent", ``null``, ``{}`` and ``[]`` are the same thing (the controller
   compares lists and maps by length and content, and the API server drops
   nulls), and so are the controller's defaults: an absent
@@ -72,7 +80,13 @@ PROFILER_REMOVED: Final = "update.profiler-removed"
 WARM_POOL_AND_PROFILER: Final = "update.warm-pool-and-profiler"
 NOT_PROPAGATED: Final = "update.not-propagated"
 
-#: Fields the controller fills in after creation (absent -> value is no change).
+#: The Kubernetes user the ACK sagemaker-controller runs as with its Helm chart's defaults
+#: (service account ``ack-sagemaker-controller`` in namespace ``ack-system``).
+ACK_CONTROLLER_USER: Final = "system:serviceaccount:ack-system:ack-sagemaker-controller"
+DEFAULT_CONTROLLER_USERS: Final = frozenset({ACK_CONTROLLER_USER})
+
+#: Fields the controller fills in after creation (absent -> value is no change when the
+#: controller does it, see ``review_update``'s *by_controller*).
 LATE_INITIALIZED: Final[frozenset[Path]] = frozenset(
     {
         ("spec", "enableInterContainerTrafficEncryption"),
@@ -84,6 +98,7 @@ LATE_INITIALIZED: Final[frozenset[Path]] = frozenset(
         ("spec", "resourceConfig", "instanceCount"),
     }
 )
+_NOTHING: Final[frozenset[Path]] = frozenset()
 
 _KEEP_ALIVE: Final[Path] = ("spec", "resourceConfig", "keepAlivePeriodInSeconds")
 _PROFILER_CONFIG: Final[Path] = ("spec", "profilerConfig")
@@ -116,7 +131,8 @@ class UpdateReview:
     """The verdict on one UPDATE: whether the spec changed, and the findings."""
 
     spec_unchanged: bool
-    """True when old and new spec are equal, late-initialized fields set by the controller aside."""
+    """True when old and new spec are equal, late-initialized fields filled in by the controller
+    aside (only with *by_controller*)."""
     findings: tuple[Finding, ...]
     """Denials and warnings, in the order: immutable fields, warm pool, profiler, warnings."""
 
@@ -129,14 +145,23 @@ def _identical(old: Any, new: Any) -> bool:
         return False
 
 
-def review_update(old: Mapping[str, Any], new: Mapping[str, Any]) -> UpdateReview:
-    """Compare the spec of *old* and *new* the way the ACK controller would treat the change."""
+def review_update(
+    old: Mapping[str, Any], new: Mapping[str, Any], *, by_controller: bool = False
+) -> UpdateReview:
+    """Compare the spec of *old* and *new* the way the ACK controller would treat the change.
+
+    *by_controller*: the update comes from the ACK controller itself, so a
+    late-initialized field going from absent to a value is its bookkeeping, not
+    a change. False (the default, and the answer for an unknown requester):
+    that is a change like any other.
+    """
     old_spec = _spec(old)
     new_spec = _spec(new)
     if _identical(old_spec, new_spec):  # the common case (metadata or status edits)
         return UpdateReview(True, ())
     changes: list[tuple[Path, object, object]] = []
-    _diff(old_spec, new_spec, ("spec",), None, changes)
+    late = LATE_INITIALIZED if by_controller else _NOTHING
+    _diff(old_spec, new_spec, ("spec",), None, changes, late=late)
     denials = [_immutable(path, before, after) for path, before, after in changes]
     warnings: list[Finding] = []
     changed = bool(denials)
@@ -246,8 +271,14 @@ def _diff(
     path: Path,
     defaults: Mapping[str, object] | None,
     out: list[tuple[Path, object, object]],
+    *,
+    late: frozenset[Path],
 ) -> None:
-    """Append ``(path, old, new)`` to *out* for each changed leaf, outside the handled fields."""
+    """Append ``(path, old, new)`` to *out* for each changed leaf, outside the handled fields.
+
+    A field of *late* going from absent to a value is no change (the controller's
+    late initialization).
+    """
     a, b = _blank(a), _blank(b)
     if a is None and b is None:
         return
@@ -265,15 +296,15 @@ def _diff(
             if before is None and after is None:
                 continue
             child = (*path, key)
-            if child in _HANDLED or (_blank(before) is None and child in LATE_INITIALIZED):
+            if child in _HANDLED or (_blank(before) is None and child in late):
                 continue
-            _diff(before, after, child, None, out)
+            _diff(before, after, child, None, out, late=late)
         return
     if isinstance(a, list | tuple) and isinstance(b, list | tuple) and len(a) == len(b):
         last = path[-1]
         item_defaults = _ITEM_DEFAULTS.get(last) if isinstance(last, str) else None
         for index, (x, y) in enumerate(zip(a, b, strict=True)):
-            _diff(x, y, (*path, index), item_defaults, out)
+            _diff(x, y, (*path, index), item_defaults, out, late=late)
         return
     if not _equal(a, b):
         out.append((path, a, b))
@@ -316,6 +347,12 @@ def _immutable(path: Path, before: object, after: object) -> Finding:
         hint = (
             "the ACK controller filled it in after creation (late initialization) and would "
             "mark the job ACK.Terminal without it; keep the value it set"
+        )
+    elif path in LATE_INITIALIZED and before is None:
+        hint = (
+            "only the ACK controller fills it in (late initialization, from what SageMaker "
+            "reports); it cannot apply a value anyone else sets to the running job, and would "
+            f"mark the job ACK.Terminal if the value differs; {_RECREATE}"
         )
     elif path == ("spec", "trainingJobName"):
         hint = f"it names the SageMaker job the ACK controller manages; {_RECREATE}"

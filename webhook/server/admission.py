@@ -35,7 +35,9 @@ WARNING_CHARS: Final = 256
 WARNINGS_TOTAL_CHARS: Final = 4096
 
 
-Decision = Literal["allowed", "denied", "warned", "ignored", "error"]
+Outcome = Literal["allowed", "denied", "warned", "ignored", "error"]
+"""What became of a request, as metrics and the decision log count it (the engine's
+:class:`~webhook.findings.Decision` is the verdict on an object)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ class Answer:
     """What the webhook says about one request."""
 
     allowed: bool
-    decision: Decision
+    decision: Outcome
     code: int = 200
     message: str = ""
     warnings: tuple[str, ...] = ()

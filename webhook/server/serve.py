@@ -33,6 +33,7 @@ from webhook.kube.certificates import SelfManagedCertificates
 from webhook.kube.client import KubeError, api_client
 from webhook.kube.namespaces import NamespaceLabels
 from webhook.policy.load import PolicyLoadError
+from webhook.policy.update import DEFAULT_CONTROLLER_USERS
 from webhook.server.app import MAX_BODY_BYTES, build_app
 from webhook.server.state import JsonLog, ServerState
 
@@ -67,6 +68,8 @@ class ServeOptions:
     mutating_webhook: str | None = None
     certificate_check_seconds: float = 3600.0
     """How often a self-managed certificate is checked for renewal."""
+    controller_users: frozenset[str] = DEFAULT_CONTROLLER_USERS
+    """Kubernetes user names of the ACK controller (``--controller-user``)."""
 
 
 def certificates(options: ServeOptions, log: JsonLog) -> CertFiles:
@@ -167,7 +170,9 @@ async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
     keeper: SelfManagedCertificates | None = None
     labels: NamespaceLabels | None = None
     try:
-        state = ServerState.load(options.policy_paths, options.actions, log)
+        state = ServerState.load(
+            options.policy_paths, options.actions, log, controller_users=options.controller_users
+        )
         if options.self_managed:
             keeper = self_managed(options, log)
             files = await asyncio.to_thread(keeper.ensure)

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +22,11 @@ from typing import IO, Any
 import orjson
 
 from webhook.certs import CertificateError, seconds_to_expiry
-from webhook.engine import Config, builtin_certificate
+from webhook.engine import Config, builtin_proof
 from webhook.findings import Action, Finding
 from webhook.policy.compiled import EMPTY, PolicySet
 from webhook.policy.load import PolicyLoadError, load_policies, policy_files
+from webhook.policy.update import DEFAULT_CONTROLLER_USERS
 from webhook.server.fast import FastPath
 from webhook.server.metrics import Metrics
 
@@ -177,6 +178,8 @@ class ServerState:
     policy_paths: tuple[str, ...] = ()
     """Policy files or folders to load (empty: no policy at all)."""
     actions: Mapping[str, Action] = field(default_factory=dict)
+    controller_users: frozenset[str] = DEFAULT_CONTROLLER_USERS
+    """The ACK controller's user names (``--controller-user``), kept across reloads."""
     metrics: Metrics = field(default_factory=Metrics)
     log: JsonLog = field(default_factory=JsonLog)
     policy_signature: tuple[tuple[str, int, int, int], ...] = ()
@@ -205,14 +208,23 @@ class ServerState:
         policy_paths: Sequence[str | Path],
         actions: Mapping[str, Action] | None = None,
         log: JsonLog | None = None,
+        *,
+        controller_users: Iterable[str] = DEFAULT_CONTROLLER_USERS,
     ) -> ServerState:
         """Load the policies once (raises PolicyLoadError: the server must not start without)."""
         paths = tuple(str(p) for p in policy_paths)
         policies = load_policies(paths) if paths else EMPTY
-        state = cls(Config(mutate=False), paths, dict(actions or {}), log=log or JsonLog())
+        users = frozenset(controller_users)
+        state = cls(
+            Config(mutate=False, controller_users=users),
+            paths,
+            dict(actions or {}),
+            controller_users=users,
+            log=log or JsonLog(),
+        )
         state.policy_signature = files_signature(paths) if paths else ()
         state.use(policies)
-        builtin_certificate(state.config.checker)  # compiled now, not on the first request
+        builtin_proof(state.config.checker)  # compiled now, not on the first request
         return state
 
     def use(self, policies: PolicySet) -> None:
@@ -221,7 +233,12 @@ class ServerState:
         Both are built before either is swapped in; a request that reads the new
         configuration with the old fast path (or the reverse) takes the usual path.
         """
-        config = Config(actions=self.actions, policies=policies, mutate=False)
+        config = Config(
+            actions=self.actions,
+            policies=policies,
+            mutate=False,
+            controller_users=self.controller_users,
+        )
         fast_path = FastPath.of(config)
         self.config = config
         self.fast_path = fast_path

@@ -6,7 +6,7 @@ the JSON object itself, read with the field names of the Kubernetes API.
 
 * natively first (:mod:`webhook.native`): a draft-4 JSON Schema of the same
   types, only ever stricter than pydantic's lax reading of them (a boolean must
-  be ``true`` or ``false``, not ``"true"``), certifies the usual request in
+  be ``true`` or ``false``, not ``"true"``), proves the usual request in
   about a microsecond, and the dict is used as it is;
 * else with pydantic's validator of the types, which gives every problem
   with its location for the error answer.
@@ -21,11 +21,10 @@ from typing import Any, Final, Literal, NotRequired, cast
 from pydantic import TypeAdapter
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
-from webhook.native import Certificate, Schema
+from webhook.native import Proof, Schema
+from webhook.request import Operation
 
 API_VERSION: Final = "admission.k8s.io/v1"
-
-Operation = Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]
 
 
 class GroupVersionKind(TypedDict, total=False):
@@ -104,7 +103,7 @@ ENVELOPE: Final[Schema] = {
     },
 }
 
-_CERTIFICATE: Final = Certificate([ENVELOPE])
+_PROOF: Final = Proof([ENVELOPE])
 _VALIDATOR: Final = TypeAdapter(AdmissionReview)
 
 
@@ -113,6 +112,6 @@ def parse_request(data: object) -> AdmissionRequest:
 
     Raises pydantic's ValidationError, with every problem and its location.
     """
-    if _CERTIFICATE.holds(data):
+    if _PROOF.holds(data):
         return cast(AdmissionReview, data)["request"]
     return _VALIDATOR.validate_python(data)["request"]

@@ -169,6 +169,12 @@ webhook applies policies in id order).
 {{- $webhooks := include "trainingjob-guard.webhookConfigName" . }}
 {{- $args = concat $args (list "--self-managed-certs" (printf "%s/%s" $ns (include "trainingjob-guard.tlsSecretName" .)) "--validating-webhook" $webhooks "--mutating-webhook" $webhooks) }}
 {{- end }}
+{{- /* The webhook's default is the ACK controller chart's default identity (values.yaml's). */}}
+{{- if ne (toJson .Values.controllerUsers) (toJson (list "system:serviceaccount:ack-system:ack-sagemaker-controller")) }}
+{{- range .Values.controllerUsers }}
+{{- $args = concat $args (list "--controller-user" .) }}
+{{- end }}
+{{- end }}
 {{- range $rule, $action := .Values.ruleActions }}
 {{- $args = concat $args (list "--rule-action" (printf "%s=%s" $rule $action)) }}
 {{- end }}

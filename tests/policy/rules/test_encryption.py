@@ -4,11 +4,11 @@ from typing import Any
 
 import pytest
 
+from tests.policy.rules import violations
 from webhook.paths import format_path
 from webhook.policy.model import EncryptionRule
 from webhook.policy.rules import RuleConfigError
 from webhook.policy.rules.encryption import compile_rule, role_account
-from webhook.policy.subject import Subject
 from webhook.request import Context
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -19,9 +19,8 @@ SHOWN_KEY = f'"{KEY}"'
 
 def run(job: dict[str, Any], namespace: str = "team-a", **config: Any) -> list[tuple[str, str]]:
     rule = EncryptionRule.model_validate({"id": "r", "kind": "encryption", **config})
-    check = compile_rule(rule)
-    subject = Subject.of(job, Context(namespace=namespace))
-    return [(format_path(v.path), v.message) for v in check(subject)]
+    found = violations(rule, job, Context(namespace=namespace))
+    return [(format_path(v.path), v.message) for v in found]
 
 
 FULL: dict[str, Any] = {

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from tests.policy.rules import violations
 from webhook.paths import format_path
 from webhook.policy.model import HyperparametersRule
 from webhook.policy.rules import RuleConfigError
@@ -17,11 +18,8 @@ def rule(**config: Any) -> HyperparametersRule:
 
 
 def run(job: dict[str, Any], **config: Any) -> list[tuple[str, str]]:
-    check = compile_rule(rule(**config))
-    return [
-        (format_path(v.path), v.message)
-        for v in check(Subject.of(job, Context(namespace="team-a")))
-    ]
+    found = violations(rule(**config), job, Context(namespace="team-a"))
+    return [(format_path(v.path), v.message) for v in found]
 
 
 def with_params(job: dict[str, Any], **params: Any) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
+from tests.policy.rules import violations
 from webhook.paths import format_path
 from webhook.policy.model import ImagesRule
-from webhook.policy.rules.images import ImageRef, compile_rule, parse_image
-from webhook.policy.subject import Subject
+from webhook.policy.rules.images import ImageRef, parse_image
 from webhook.request import Context
 
 ECR = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
@@ -17,9 +17,8 @@ DIGEST = "sha256:" + "0123456789abcdef" * 4
 
 def run(job: dict[str, Any], namespace: str = "team-a", **config: Any) -> list[tuple[str, str]]:
     rule = ImagesRule.model_validate({"id": "r", "kind": "images", **config})
-    check = compile_rule(rule)
-    subject = Subject.of(job, Context(namespace=namespace))
-    return [(format_path(v.path), v.message) for v in check(subject)]
+    found = violations(rule, job, Context(namespace=namespace))
+    return [(format_path(v.path), v.message) for v in found]
 
 
 def set_image(job: dict[str, Any], image: Any) -> None:
@@ -215,7 +214,8 @@ def test_empty_registry_list_allows_nothing(job: dict[str, Any]) -> None:
         {"algorithmSpecification": "x", "debugRuleConfigurations": {"a": 1}},
         {"debugRuleConfigurations": [None, 1, {"ruleEvaluatorImage": ["x"]}]},
         {"profilerRuleConfigurations": [{"ruleEvaluatorImage": ""}]},
-        {"algorithmSpecification": {"trainingImage": None, "algorithmName": "xgboost"}},
+        {"algorithmSpecification": {"trainingImage": None, "algorithmName": ""}},
+        {"algorithmSpecification": {"trainingImage": None, "algorithmName": 7}},
     ],
 )
 def test_odd_input_never_raises(spec: dict[str, Any]) -> None:
@@ -224,3 +224,56 @@ def test_odd_input_never_raises(spec: dict[str, Any]) -> None:
 
 def test_spec_of_wrong_type_never_raises() -> None:
     assert run({"spec": "x"}, registries=["x"]) == []
+
+
+ALGORITHM = "spec.algorithmSpecification.algorithmName"
+OTHER_ALGORITHM = "arn:aws:sagemaker:us-east-1:999999999999:algorithm/churn-trainer"
+
+
+def use_algorithm(job: dict[str, Any], name: str) -> None:
+    job["spec"]["algorithmSpecification"] = {"algorithmName": name, "trainingInputMode": "File"}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"registries": [ECR]},
+        {"repositories": [f"{ECR}/*"]},
+        {"requireDigest": True},
+        {},  # the baseline's pinning rule: it cannot see the algorithm's tag either
+    ],
+)
+def test_an_algorithm_resource_is_reported_by_every_images_rule(
+    job: dict[str, Any], config: dict[str, Any]
+) -> None:
+    use_algorithm(job, OTHER_ALGORITHM)
+    assert run(job, **config) == [
+        (
+            ALGORITHM,
+            f'"{OTHER_ALGORITHM}" is an algorithm resource, whose image this rule cannot '
+            "check; name an allowed trainingImage instead, or list the algorithm in the "
+            "rule's algorithms (allowed: none)",
+        )
+    ]
+
+
+def test_listed_algorithms_pass_and_others_are_reported(job: dict[str, Any]) -> None:
+    own = "arn:aws:sagemaker:us-east-1:123456789012:algorithm/{namespace}-*"
+    use_algorithm(job, "arn:aws:sagemaker:us-east-1:123456789012:algorithm/team-a-xgb")
+    assert run(job, registries=[ECR], algorithms=[own]) == []
+    use_algorithm(job, OTHER_ALGORITHM)
+    found = run(job, registries=[ECR], algorithms=[own])
+    assert [path for path, _ in found] == [ALGORITHM]
+    assert found[0][1].endswith(
+        "(allowed: arn:aws:sagemaker:us-east-1:123456789012:algorithm/team-a-*)"
+    )
+
+
+def test_rule_evaluator_images_of_both_lists_are_checked(job: dict[str, Any]) -> None:
+    job["spec"]["debugRuleConfigurations"] = [{"ruleEvaluatorImage": "x/rules:1"}]
+    job["spec"]["profilerRuleConfigurations"] = [{}, {"ruleEvaluatorImage": "x/rules:1"}]
+    found = run(job, registries=[ECR])
+    assert [path for path, _ in found] == [
+        "spec.debugRuleConfigurations[0].ruleEvaluatorImage",
+        "spec.profilerRuleConfigurations[1].ruleEvaluatorImage",
+    ]

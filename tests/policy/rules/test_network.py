@@ -4,11 +4,11 @@ from typing import Any
 
 import pytest
 
+from tests.policy.rules import violations
 from webhook.paths import format_path
 from webhook.policy.model import NetworkRule
 from webhook.policy.rules import RuleConfigError
 from webhook.policy.rules.network import compile_rule
-from webhook.policy.subject import Subject
 from webhook.request import Context
 
 SET_ENCRYPTION = "set enableInterContainerTrafficEncryption: true"
@@ -19,11 +19,8 @@ def rule(**config: Any) -> NetworkRule:
 
 
 def run(job: dict[str, Any], **config: Any) -> list[tuple[str, str]]:
-    check = compile_rule(rule(**config))
-    return [
-        (format_path(v.path), v.message)
-        for v in check(Subject.of(job, Context(namespace="team-a")))
-    ]
+    found = violations(rule(**config), job, Context(namespace="team-a"))
+    return [(format_path(v.path), v.message) for v in found]
 
 
 def test_valid_job_passes(job: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from tests.policy.rules import violations
 from webhook.paths import format_path
 from webhook.policy.model import RequiredRule
 from webhook.policy.rules import RuleConfigError
@@ -14,11 +15,8 @@ from webhook.request import Context
 
 def run(job: dict[str, Any], **config: Any) -> list[tuple[str, str]]:
     rule = RequiredRule.model_validate({"id": "r", "kind": "required", **config})
-    check = compile_rule(rule)
-    return [
-        (format_path(v.path), v.message)
-        for v in check(Subject.of(job, Context(namespace="team-a")))
-    ]
+    found = violations(rule, job, Context(namespace="team-a"))
+    return [(format_path(v.path), v.message) for v in found]
 
 
 def test_present_fields_and_tags_pass(job: dict[str, Any]) -> None:

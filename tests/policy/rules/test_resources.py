@@ -4,11 +4,11 @@ from typing import Any
 
 import pytest
 
+from tests.policy.rules import violations
 from webhook.paths import format_path
 from webhook.policy.model import ResourcesRule
 from webhook.policy.rules import RuleConfigError
 from webhook.policy.rules.resources import compile_rule, duration
-from webhook.policy.subject import Subject
 from webhook.request import Context
 
 
@@ -17,11 +17,8 @@ def rule(**config: Any) -> ResourcesRule:
 
 
 def run(job: dict[str, Any], **config: Any) -> list[tuple[str, str]]:
-    check = compile_rule(rule(**config))
-    return [
-        (format_path(v.path), v.message)
-        for v in check(Subject.of(job, Context(namespace="team-a")))
-    ]
+    found = violations(rule(**config), job, Context(namespace="team-a"))
+    return [(format_path(v.path), v.message) for v in found]
 
 
 def groups(job: dict[str, Any], *members: tuple[str, int]) -> None:
@@ -220,4 +217,32 @@ def test_duration() -> None:
         "1h30m",
         "1d",
         "1d1h1m1s",
+    ]
+
+
+@pytest.mark.parametrize("rules", ["debugRuleConfigurations", "profilerRuleConfigurations"])
+def test_rule_evaluators_instances_and_volumes_are_limited(job: dict[str, Any], rules: str) -> None:
+    """A job on small instances cannot run its rule evaluators on large ones."""
+    job["spec"][rules] = [
+        {"ruleConfigurationName": "ok", "instanceType": "ml.m5.xlarge", "volumeSizeInGB": 30},
+        {"ruleConfigurationName": "big", "instanceType": "ml.p3.16xlarge", "volumeSizeInGB": 16384},
+    ]
+    assert run(job, instanceTypes=["ml.m5.*"], maxVolumeSizeInGB=500) == [
+        (
+            f"spec.{rules}[1].instanceType",
+            '"ml.p3.16xlarge" is not an allowed instance type; allowed: ml.m5.*',
+        ),
+        (f"spec.{rules}[1].volumeSizeInGB", "16384 GB; the policy allows at most 500 GB"),
+    ]
+
+
+def test_placement_counts_are_limited_one_by_one(job: dict[str, Any]) -> None:
+    job["spec"]["resourceConfig"]["instancePlacementConfig"] = {
+        "placementSpecifications": [{"instanceCount": 2}, {"instanceCount": 9}]
+    }
+    assert run(job, maxInstanceCount=4) == [
+        (
+            "spec.resourceConfig.instancePlacementConfig.placementSpecifications[1].instanceCount",
+            "9 instances; the policy allows at most 4",
+        )
     ]

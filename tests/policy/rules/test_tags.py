@@ -4,19 +4,18 @@ from typing import Any
 
 import pytest
 
+from tests.policy.rules import violations
 from webhook.paths import format_path
 from webhook.policy.model import TagsRule
 from webhook.policy.rules import RuleConfigError
 from webhook.policy.rules.tags import compile_rule
-from webhook.policy.subject import Subject
 from webhook.request import Context
 
 
 def run(job: dict[str, Any], **config: Any) -> list[tuple[str, str]]:
     rule = TagsRule.model_validate({"id": "r", "kind": "tags", **config})
-    check = compile_rule(rule)
-    subject = Subject.of(job, Context(namespace="team-a"))
-    return [(format_path(v.path), v.message) for v in check(subject)]
+    found = violations(rule, job, Context(namespace="team-a"))
+    return [(format_path(v.path), v.message) for v in found]
 
 
 def with_tags(job: dict[str, Any], count: int) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
+from tests.policy.rules import violations
 from webhook.paths import format_path
 from webhook.policy.model import TenancyRule
-from webhook.policy.rules.tenancy import compile_rule, s3_globs, s3_locations
-from webhook.policy.subject import Subject
+from webhook.policy.rules.tenancy import s3_globs, s3_locations
 from webhook.request import Context
 
 TEAM_RULE: dict[str, Any] = {
@@ -22,9 +22,8 @@ def run(
     job: dict[str, Any], namespace: str | None = "team-a", **config: Any
 ) -> list[tuple[str, str]]:
     rule = TenancyRule.model_validate({"id": "r", "kind": "tenancy", **config})
-    check = compile_rule(rule)
-    subject = Subject.of(job, Context(namespace=namespace))
-    return [(format_path(v.path), v.message) for v in check(subject)]
+    found = violations(rule, job, Context(namespace=namespace))
+    return [(format_path(v.path), v.message) for v in found]
 
 
 @pytest.fixture
@@ -77,16 +76,17 @@ def test_namespace_comes_from_metadata_without_request_namespace(
     assert len(run(team_a_job, None, **TEAM_RULE)) == 5
 
 
+# In the CRD's (alphabetical) order of the fields.
 ALL_S3 = [
+    "spec.checkpointConfig.s3URI",
+    "spec.debugHookConfig.s3OutputPath",
+    "spec.debugRuleConfigurations[0].s3OutputPath",
     "spec.inputDataConfig[0].dataSource.s3DataSource.s3URI",
     "spec.inputDataConfig[1].dataSource.s3DataSource.s3URI",
     "spec.outputDataConfig.s3OutputPath",
-    "spec.checkpointConfig.s3URI",
-    "spec.tensorBoardOutputConfig.s3OutputPath",
-    "spec.debugHookConfig.s3OutputPath",
-    "spec.debugRuleConfigurations[0].s3OutputPath",
     "spec.profilerConfig.s3OutputPath",
     "spec.profilerRuleConfigurations[1].s3OutputPath",
+    "spec.tensorBoardOutputConfig.s3OutputPath",
 ]
 
 
@@ -116,7 +116,7 @@ def test_every_s3_location_is_checked(job: dict[str, Any]) -> None:
     _every_s3_location(job, "s3://ml-team-b/")
     found = run(job, "team-a", s3=["s3://ml-{namespace}/"])
     assert [path for path, _ in found] == ALL_S3
-    assert found[3][1] == (
+    assert found[0][1] == (
         '"s3://ml-team-b/checkpoints/" is outside the S3 locations allowed in namespace '
         "team-a: s3://ml-team-a/"
     )
@@ -125,9 +125,10 @@ def test_every_s3_location_is_checked(job: dict[str, Any]) -> None:
 
 def test_s3_locations_lists_uris_with_paths(job: dict[str, Any]) -> None:
     _every_s3_location(job, "s3://b/")
-    assert [(format_path(p), uri) for p, uri in s3_locations(job["spec"])][7:] == [
+    assert [(format_path(p), uri) for p, uri in s3_locations(job["spec"])][6:] == [
         ("spec.profilerConfig.s3OutputPath", "s3://b/profiler/"),
         ("spec.profilerRuleConfigurations[1].s3OutputPath", "s3://b/p/"),
+        ("spec.tensorBoardOutputConfig.s3OutputPath", "s3://b/tb/"),
     ]
 
 
@@ -222,3 +223,73 @@ def test_odd_input_never_raises(spec: dict[str, Any]) -> None:
 def test_spec_of_wrong_type_never_raises() -> None:
     assert run({"spec": [1, 2]}, **TEAM_RULE) == []
     assert run({}, **TEAM_RULE) == []
+
+
+FILE_SYSTEM = "spec.inputDataConfig[1].dataSource.fileSystemDataSource.fileSystemID"
+HUB = "spec.inputDataConfig[0].dataSource.s3DataSource.hubAccessConfig.hubContentARN"
+PUBLIC_MODEL = "arn:aws:sagemaker:us-east-1:aws:hub-content/SageMakerPublicHub/Model/m/1.0.0"
+
+
+def add_file_system(job: dict[str, Any], file_system: str) -> None:
+    job["spec"]["inputDataConfig"].append(
+        {
+            "channelName": "features",
+            "dataSource": {"fileSystemDataSource": {"fileSystemID": file_system}},
+        }
+    )
+
+
+def test_a_file_system_is_denied_when_the_rule_allows_none(job: dict[str, Any]) -> None:
+    """A rule that vouches for the team's buckets cannot vouch for a file system."""
+    add_file_system(job, "fs-0b1c2d3e4f5a6b7c8")
+    assert run(job, s3=["s3://ml-{namespace}/"]) == [
+        (
+            FILE_SYSTEM,
+            '"fs-0b1c2d3e4f5a6b7c8" is outside the file systems allowed in namespace team-a: '
+            "none (list them in the rule's fileSystems)",
+        )
+    ]
+
+
+def test_file_systems_are_checked_against_their_allow_list(job: dict[str, Any]) -> None:
+    add_file_system(job, "fs-0aaa1")
+    storage: dict[str, Any] = {"s3": ["s3://ml-{namespace}/"], "fileSystems": ["fs-0aaa*"]}
+    assert run(job, "team-a", **storage) == []
+    job["spec"]["inputDataConfig"][1]["dataSource"]["fileSystemDataSource"]["fileSystemID"] = (
+        "fs-0bbb1"
+    )
+    assert run(job, "team-a", **storage) == [
+        (
+            FILE_SYSTEM,
+            '"fs-0bbb1" is outside the file systems allowed in namespace team-a: fs-0aaa*',
+        )
+    ]
+
+
+def test_storage_lists_cover_every_storage_kind(job: dict[str, Any]) -> None:
+    """With only ``fileSystems`` given, S3 locations and hub contents are not vouched for."""
+    job["spec"]["inputDataConfig"][0]["dataSource"]["s3DataSource"]["hubAccessConfig"] = {
+        "hubContentARN": PUBLIC_MODEL
+    }
+    found = [path for path, _ in run(job, fileSystems=["fs-*"])]
+    assert HUB in found
+    assert "spec.outputDataConfig.s3OutputPath" in found
+    hubs = "arn:aws:sagemaker:*:aws:hub-content/SageMakerPublicHub/*"
+    assert HUB not in [path for path, _ in run(job, hubContents=[hubs])]
+
+
+def test_a_rule_without_storage_lists_leaves_storage_alone(job: dict[str, Any]) -> None:
+    add_file_system(job, "fs-0b1c2d3e4f5a6b7c8")
+    assert run(job, roles=["arn:aws:iam::123456789012:role/{namespace}-*"]) == []
+
+
+@pytest.mark.parametrize(
+    "field", ["spec.outputDataConfig.kmsKeyID", "spec.resourceConfig.volumeKMSKeyID"]
+)
+def test_every_kms_key_field_is_checked(job: dict[str, Any], field: str) -> None:
+    _, block, name = field.split(".")
+    job["spec"]["outputDataConfig"]["kmsKeyID"] = TEAM_A_KEY
+    job["spec"]["resourceConfig"]["volumeKMSKeyID"] = TEAM_A_KEY
+    job["spec"][block][name] = "arn:aws:kms:us-east-1:999999999999:key/other"
+    found = run(job, kmsKeys=TEAM_RULE["kmsKeys"])
+    assert [path for path, _ in found] == [field]

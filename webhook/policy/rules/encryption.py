@@ -3,7 +3,8 @@
 * ``requireOutputKey`` / ``requireVolumeKey``: ``spec.outputDataConfig.kmsKeyID`` /
   ``spec.resourceConfig.volumeKMSKeyID`` must be a non-empty string (blank counts as
   missing).
-* ``keys``: globs (placeholders allowed) every key that is given must match.
+* ``keys``: globs (placeholders allowed) every key that is given must match: every KMS
+  key field of the spec, found from the typed model (:mod:`webhook.model.concepts`).
 * ``sameAccountAsRole``: a key given as a full ARN
   (``arn:<partition>:kms:<region>:<account>:key/...`` or ``...:alias/...``) must be in
   the account of ``spec.roleARN`` (when that is an ARN too).
@@ -24,6 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import Final, NamedTuple
 
+from webhook.model.concepts import Concept, concept_values
 from webhook.paths import Path
 from webhook.policy.globs import Globs
 from webhook.policy.model import EncryptionRule
@@ -88,41 +90,42 @@ def compile_rule(rule: EncryptionRule) -> Check:
     )
 
     def check(subject: Subject) -> Iterator[Violation]:
+        for key in fields:
+            if not key.required:
+                continue
+            raw = subject.block(key.block).get(key.field)
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                yield Violation(
+                    key.path,
+                    f"{key.field} is required: {key.noun} must be encrypted with a KMS key"
+                    + (f" (allowed: {keys.describe(subject)})" if keys else "")
+                    + "; missing",
+                )
+        if keys is None and not same_account and region is None:
+            return
         account: str | None = None
         if same_account:
             account = role_account(subject.spec.get("roleARN"))
-        for key in fields:
-            block = subject.block(key.block)
-            raw = block.get(key.field)
-            if raw is not None and not isinstance(raw, str):
-                continue  # wrong type: the schema checks report it
-            value = raw or ""
-            if not value.strip():
-                if key.required:
-                    yield Violation(
-                        key.path,
-                        f"{key.field} is required: {key.noun} must be encrypted with a KMS key"
-                        + (f" (allowed: {keys.describe(subject)})" if keys else "")
-                        + "; missing",
-                    )
-                continue
+        for path, value in concept_values(subject.spec, Concept.KMS_KEY):
+            if not isinstance(value, str) or not value.strip():
+                continue  # wrong type: the schema checks report it; blank: required above
             if keys is not None and not keys.matches(value, subject):
-                allowed = keys.describe(subject) if keys else "none"
+                allowed = keys.describe(subject) or "none"
                 yield Violation(
-                    key.path, f"{show(value)} is not an allowed KMS key; allowed: {allowed}"
+                    path, f"{show(value)} is not an allowed KMS key; allowed: {allowed}"
                 )
             arn = _KMS_ARN.fullmatch(value)
             if arn is None:
                 continue  # a key id or alias name: SageMaker resolves it in the role's account
             if account is not None and arn["account"] != account:
                 yield Violation(
-                    key.path,
+                    path,
                     f"KMS key {show(value)} is in account {arn['account'] or '(none)'}, not in "
                     f"account {account} of the job's role (spec.roleARN)",
                 )
             if region is not None and arn["region"] != region:
                 yield Violation(
-                    key.path,
+                    path,
                     f"KMS key {show(value)} is in region {arn['region'] or '(none)'}; "
                     f"keys must be in {region}",
                 )

@@ -1,7 +1,8 @@
-"""Rule kind ``images``: where the training and rule-evaluator images come from, and pinning.
+"""Rule kind ``images``: where the code a job runs comes from, and pinning.
 
-The images are ``spec.algorithmSpecification.trainingImage`` and the
-``ruleEvaluatorImage`` of every ``debugRuleConfigurations`` and
+The images are every image field of the spec, found from the typed model
+(:mod:`webhook.model.concepts`): ``spec.algorithmSpecification.trainingImage``
+and the ``ruleEvaluatorImage`` of every ``debugRuleConfigurations`` and
 ``profilerRuleConfigurations`` entry. Each is parsed the way Docker does
 (:func:`parse_image`, after ``github.com/distribution/reference``'s grammar and its
 ``ParseNormalizedNamed``):
@@ -10,7 +11,13 @@ The images are ``spec.algorithmSpecification.trainingImage`` and the
 * ``repositories``: globs on ``registry/repository``, without tag or digest;
 * ``forbidLatest``: the tag ``latest`` is denied;
 * ``requireTag``: an image with neither tag nor digest is denied (it resolves to latest);
-* ``requireDigest``: an image must be pinned by ``@<algorithm>:<hex>``.
+* ``requireDigest``: an image must be pinned by ``@<algorithm>:<hex>``;
+* ``algorithms``: globs on ``algorithmSpecification.algorithmName`` (a name or an
+  ARN). A job may name an algorithm resource instead of an image, and the image
+  behind it (possibly in another account) is not in the job: the rule cannot
+  vouch for it, so an algorithm is reported unless it matches ``algorithms``,
+  whatever the rule's other options (a rule that only wants tags cannot see the
+  algorithm's tag either).
 
 Choices:
 
@@ -34,9 +41,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
+from webhook.model.concepts import Concept, concept_values, fields, schema_at
 from webhook.native import Schema, anchored, on_spec
 from webhook.paths import Path
-from webhook.policy.globs import Globs
+from webhook.policy.globs import Globs, native_regex
 from webhook.policy.model import ImagesRule
 from webhook.policy.rules import Check, Violation
 from webhook.policy.subject import Subject
@@ -111,25 +119,23 @@ def parse_image(reference: str) -> ImageRef | None:
 
 def images(spec: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
     """Every image of *spec* (non-empty strings) with its path."""
-    algorithm = spec.get("algorithmSpecification")
-    if isinstance(algorithm, dict):
-        image = algorithm.get("trainingImage")
+    for path, image in concept_values(spec, Concept.IMAGE):
         if isinstance(image, str) and image:
-            yield ("spec", "algorithmSpecification", "trainingImage"), image
-    for list_name in ("debugRuleConfigurations", "profilerRuleConfigurations"):
-        entries = spec.get(list_name)
-        if not isinstance(entries, list):
-            continue
-        for index, entry in enumerate(entries):
-            image = entry.get("ruleEvaluatorImage") if isinstance(entry, dict) else None
-            if isinstance(image, str) and image:
-                yield ("spec", list_name, index, "ruleEvaluatorImage"), image
+            yield path, image
+
+
+def algorithms(spec: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
+    """Every algorithm resource *spec* names (non-empty strings) with its path."""
+    for path, name in concept_values(spec, Concept.ALGORITHM):
+        if isinstance(name, str) and name:
+            yield path, name
 
 
 def compile_rule(rule: ImagesRule) -> Check:
     """Compile an ``images`` rule into a check."""
     registries = Globs(rule.registries) if rule.registries is not None else None
     repositories = Globs(rule.repositories) if rule.repositories is not None else None
+    allowed_algorithms = Globs(rule.algorithms or ())
     forbid_latest, require_tag, require_digest = (
         rule.forbidLatest,
         rule.requireTag,
@@ -140,6 +146,14 @@ def compile_rule(rule: ImagesRule) -> Check:
         return globs.describe(subject) if globs else "none"
 
     def check(subject: Subject) -> Iterator[Violation]:
+        for path, name in algorithms(subject.spec):
+            if not allowed_algorithms.matches(name, subject):
+                yield Violation(
+                    path,
+                    f"{show(name)} is an algorithm resource, whose image this rule cannot "
+                    "check; name an allowed trainingImage instead, or list the algorithm in the "
+                    f"rule's algorithms (allowed: {allowed(allowed_algorithms, subject)})",
+                )
         for path, image in images(subject.spec):
             ref = parse_image(image)
             if ref is None:
@@ -195,12 +209,19 @@ def native_schema(rule: ImagesRule) -> Schema | None:
     """A job this rule finds nothing in (:mod:`webhook.native`).
 
     None with registry or repository globs (their match needs Docker's
-    normalization). Stricter than the check: no port in the registry, only sha256
-    digests, the whole reference within the name's 255 characters, and with
-    ``forbidLatest`` the tag ``latest`` even beside a digest.
+    normalization) or templated algorithm globs. Stricter than the check: no
+    port in the registry, only sha256 digests, the whole reference within the
+    name's 255 characters, and with ``forbidLatest`` the tag ``latest`` even
+    beside a digest.
     """
     if rule.registries is not None or rule.repositories is not None:
         return None
+    algorithm: Schema = {"type": "null"}
+    if rule.algorithms:
+        names = native_regex(rule.algorithms)
+        if names is None:
+            return None
+        algorithm = {"pattern": names}
     name = _NATIVE_NAME
     if rule.requireDigest:
         reference = rf"{name}(?::{_TAG})?{_NATIVE_DIGEST}"
@@ -213,13 +234,6 @@ def native_schema(rule: ImagesRule) -> Schema | None:
     image: Schema = {"pattern": anchored(reference), "maxLength": NAME_MAX}
     if rule.forbidLatest:
         image["not"] = {"pattern": ":latest(@|$)"}
-    evaluators = {"items": {"properties": {"ruleEvaluatorImage": image}}}
-    return on_spec(
-        {
-            "properties": {
-                "algorithmSpecification": {"properties": {"trainingImage": image}},
-                "debugRuleConfigurations": evaluators,
-                "profilerRuleConfigurations": evaluators,
-            }
-        }
-    )
+    parts = [schema_at(field.pattern, image) for field in fields(Concept.IMAGE)]
+    parts.extend(schema_at(field.pattern, algorithm) for field in fields(Concept.ALGORITHM))
+    return on_spec(*parts)

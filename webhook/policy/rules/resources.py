@@ -1,11 +1,19 @@
-"""Rule kind ``resources``: instance types and counts, volume size, run time and spot use.
+"""Rule kind ``resources``: instance types and counts, volume sizes, run time and spot use.
 
-* ``instanceTypes`` (globs) applies to ``resourceConfig.instanceType`` and to the
-  ``instanceType`` of each ``resourceConfig.instanceGroups`` entry.
-* ``maxInstanceCount`` applies to ``resourceConfig.instanceCount`` and, when the
-  job uses instance groups, to the sum of their ``instanceCount`` (reported on
-  ``resourceConfig.instanceGroups``).
-* ``maxVolumeSizeInGB`` applies to ``resourceConfig.volumeSizeInGB``.
+The fields are found from the typed model (:mod:`webhook.model.concepts`), so
+the rule covers every field of its concepts, the debugger and profiler rule
+evaluators' included:
+
+* ``instanceTypes`` (globs) applies to every instance type of the job:
+  ``resourceConfig.instanceType``, each ``resourceConfig.instanceGroups`` entry,
+  and the ``instanceType`` of each ``debugRuleConfigurations`` and
+  ``profilerRuleConfigurations`` entry.
+* ``maxInstanceCount`` applies to the job's size: ``resourceConfig.instanceCount``
+  and, when the job uses instance groups, the sum of their ``instanceCount``
+  (reported on ``resourceConfig.instanceGroups``); and to every other instance
+  count on its own (``instancePlacementConfig.placementSpecifications``).
+* ``maxVolumeSizeInGB`` applies to every volume size: the training instances'
+  (``resourceConfig.volumeSizeInGB``) and each rule evaluator's.
 * ``maxRuntimeInSeconds`` / ``maxWaitTimeInSeconds`` apply to the fields of
   ``stoppingCondition`` of the same names.
 * ``spot: required`` wants ``enableManagedSpotTraining: true``; ``forbidden``
@@ -29,6 +37,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from webhook.model.concepts import (
+    ITEMS,
+    Concept,
+    concept_values,
+    fields,
+    schema_at,
+    values_at,
+)
 from webhook.native import Schema, at, on_spec, required_at
 from webhook.paths import Path
 from webhook.policy.globs import Globs, can_start_with, native_regex
@@ -41,6 +57,13 @@ DEFAULT_MAX_RUNTIME: Final = 86400
 """SageMaker's ``MaxRuntimeInSeconds`` when the request leaves it out (one day)."""
 
 _RESOURCES: Final[Path] = ("spec", "resourceConfig")
+#: The instance counts that make up the job's size (the rest are checked one by one).
+_SIZE: Final = frozenset(
+    {
+        ("resourceConfig", "instanceCount"),
+        ("resourceConfig", "instanceGroups", ITEMS, "instanceCount"),
+    }
+)
 _STOPPING: Final[Path] = ("spec", "stoppingCondition")
 _SPOT: Final[Path] = ("spec", "enableManagedSpotTraining")
 
@@ -107,38 +130,29 @@ class _Limits:
                 path, f"{show(value)} is not an allowed instance type; allowed: {allowed}"
             )
 
-    def resources(self, config: Mapping[str, Any], subject: Subject) -> Iterator[Violation]:
-        """The problems of ``resourceConfig``."""
+    def resources(self, spec: Mapping[str, Any], subject: Subject) -> Iterator[Violation]:
+        """The problems of the instance types, counts and volume sizes of *spec*."""
+        if self.types is not None:
+            for path, value in concept_values(spec, Concept.INSTANCE_TYPE):
+                yield from self.instance_type(value, path, subject)
         max_count = self.max_count
-        path: Path = (*_RESOURCES, "instanceType")
-        yield from self.instance_type(config.get("instanceType"), path, subject)
-        count = _int(config.get("instanceCount"))
-        if max_count is not None and count is not None and count > max_count:
-            yield Violation(
-                (*_RESOURCES, "instanceCount"),
-                f"{count} instances; the policy allows at most {max_count}",
-            )
-        groups = config.get("instanceGroups")
-        if isinstance(groups, list) and groups:
-            total = 0
-            for index, group in enumerate(groups):
-                if not isinstance(group, dict):
+        if max_count is not None:
+            yield from _size(spec.get("resourceConfig"), max_count)
+            for field in fields(Concept.INSTANCE_COUNT):
+                if field.pattern in _SIZE:
                     continue
-                path = (*_RESOURCES, "instanceGroups", index, "instanceType")
-                yield from self.instance_type(group.get("instanceType"), path, subject)
-                total += _int(group.get("instanceCount")) or 0
-            if max_count is not None and total > max_count:
-                yield Violation(
-                    (*_RESOURCES, "instanceGroups"),
-                    f"the instance groups have {total} instances in all; "
-                    f"the policy allows at most {max_count}",
-                )
-        volume = _int(config.get("volumeSizeInGB"))
-        if self.max_volume is not None and volume is not None and volume > self.max_volume:
-            yield Violation(
-                (*_RESOURCES, "volumeSizeInGB"),
-                f"{volume} GB; the policy allows at most {self.max_volume} GB",
-            )
+                for path, value in values_at(spec, field.pattern):
+                    count = _int(value)
+                    if count is not None and count > max_count:
+                        yield Violation(
+                            path, f"{count} instances; the policy allows at most {max_count}"
+                        )
+        max_volume = self.max_volume
+        if max_volume is not None:
+            for path, value in concept_values(spec, Concept.VOLUME_SIZE):
+                volume = _int(value)
+                if volume is not None and volume > max_volume:
+                    yield Violation(path, f"{volume} GB; the policy allows at most {max_volume} GB")
 
     def stopping(self, condition: Mapping[str, Any]) -> Iterator[Violation]:
         """The problems of ``stoppingCondition``."""
@@ -161,6 +175,27 @@ class _Limits:
             yield Violation(
                 (*_STOPPING, "maxWaitTimeInSeconds"),
                 f"{_seconds(wait)}; the policy allows at most {_seconds(self.max_wait)}",
+            )
+
+
+def _size(config: Any, max_count: int) -> Iterator[Violation]:
+    """The job's size: ``resourceConfig.instanceCount``, or the sum of its instance groups."""
+    if not isinstance(config, dict):
+        return
+    count = _int(config.get("instanceCount"))
+    if count is not None and count > max_count:
+        yield Violation(
+            (*_RESOURCES, "instanceCount"),
+            f"{count} instances; the policy allows at most {max_count}",
+        )
+    groups = config.get("instanceGroups")
+    if isinstance(groups, list) and groups:
+        total = sum(_int(g.get("instanceCount")) or 0 for g in groups if isinstance(g, dict))
+        if total > max_count:
+            yield Violation(
+                (*_RESOURCES, "instanceGroups"),
+                f"the instance groups have {total} instances in all; "
+                f"the policy allows at most {max_count}",
             )
 
 
@@ -201,9 +236,7 @@ def compile_rule(rule: ResourcesRule) -> Check:
     def check(subject: Subject) -> Iterator[Violation]:
         spec = subject.spec
         if check_resources:
-            config = _mapping(spec.get("resourceConfig"))
-            if config is not None:
-                yield from limits.resources(config, subject)
+            yield from limits.resources(spec, subject)
         if check_stopping:
             condition = _mapping(spec.get("stoppingCondition"))
             if condition is not None:
@@ -217,30 +250,26 @@ def compile_rule(rule: ResourcesRule) -> Check:
 def native_schema(rule: ResourcesRule) -> Schema | None:
     """A job this rule finds nothing in (:mod:`webhook.native`); None with templated types.
 
+    Built from the same fields as the check (:mod:`webhook.model.concepts`).
     Stricter than the check where JSON Schema cannot add up: at most one
     instance group, whose count is within ``maxInstanceCount``; limits apply
     to any number, not only to whole ones.
     """
-    config: dict[str, Schema] = {}
+    parts: list[Schema] = []
     if rule.instanceTypes is not None:
         types = native_regex(rule.instanceTypes)
         if types is None:
             return None
-        config["instanceType"] = {"pattern": types}
-    group: dict[str, Schema] = {}
-    if "instanceType" in config:
-        group["instanceType"] = config["instanceType"]
+        parts.extend(
+            schema_at(field.pattern, {"pattern": types}) for field in fields(Concept.INSTANCE_TYPE)
+        )
     if rule.maxInstanceCount is not None:
-        config["instanceCount"] = {"maximum": rule.maxInstanceCount}
-        group["instanceCount"] = {"maximum": rule.maxInstanceCount}
-        config["instanceGroups"] = {"maxItems": 1, "items": {"properties": group}}
-    elif group:
-        config["instanceGroups"] = {"items": {"properties": group}}
+        most = {"maximum": rule.maxInstanceCount}
+        parts.extend(schema_at(field.pattern, most) for field in fields(Concept.INSTANCE_COUNT))
+        parts.append(at(("resourceConfig",), {"properties": {"instanceGroups": {"maxItems": 1}}}))
     if rule.maxVolumeSizeInGB is not None:
-        config["volumeSizeInGB"] = {"maximum": rule.maxVolumeSizeInGB}
-    parts: list[Schema] = []
-    if config:
-        parts.append(at(("resourceConfig",), {"properties": config}))
+        largest = {"maximum": rule.maxVolumeSizeInGB}
+        parts.extend(schema_at(field.pattern, largest) for field in fields(Concept.VOLUME_SIZE))
     if rule.maxRuntimeInSeconds is not None:
         runtime = {"maximum": rule.maxRuntimeInSeconds}
         if rule.maxRuntimeInSeconds < DEFAULT_MAX_RUNTIME:

@@ -1,299 +1,402 @@
-"""Rule kind ``secrets``: credentials written into ``hyperParameters`` or ``environment``.
+"""Rule kind ``secrets``: credentials written anywhere in the job's ``spec``.
 
-Both maps are stored in the TrainingJob and in SageMaker's job description,
-readable by anyone who can get the resource or call DescribeTrainingJob, so a
-credential there leaks. Messages say which kind of secret and the fix; they
-never show the value, not even a part of it. Keys matching ``allowKeys`` are
-never flagged (a bare ``*`` there, or an empty ``maps``, is a policy error:
-the rule would check nothing). Each entry gives at most one finding, the first
-that applies of:
+Everything in a TrainingJob's spec is stored in the resource and, for most of
+it, in SageMaker's job description, readable by anyone who can get the
+resource or call DescribeTrainingJob, so a credential there leaks. The rule
+scans **every string of** ``spec``: every value at any depth (map values,
+fields, list items, tags) and every key of every object. It walks the spec
+rather than a list of fields, so a field the CRD adds later is scanned with
+no change here. The scope is ``spec``: ``metadata`` is Kubernetes' own
+(labels and annotations have admission controls of their own), and its
+``kubectl.kubernetes.io/last-applied-configuration`` annotation only repeats
+the spec, which is scanned.
 
-1. a value containing a recognisable credential: an AWS access key id
-   (``AKIA``/``ASIA``/``ABIA``/``ACCA`` + 16), a PEM private key
-   (``-----BEGIN ... PRIVATE KEY-----``), a GitHub token (``ghp_`` ... or
-   ``github_pat_``), a Slack token (``xoxb-`` ...), a Hugging Face token
-   (``hf_`` + 34 or more), a JSON Web Token (``eyJ...``.``eyJ...``.), an
-   ``Authorization: Bearer`` token, or a password inside a URL
-   (``scheme://user:password@``; placeholders starting with ``$``, ``<`` or
-   ``{`` are not flagged);
-2. an AWS secret access key, by heuristic: the whole value is 40 characters of
-   ``A-Z a-z 0-9 / +`` (and ``=`` ) and either the key name mentions ``secret``
-   or ``aws``, or the value has upper case, lower case and digits and switches
-   between those classes at least 18 times out of 39 (random keys do about 25
-   times; words, paths and camelCase names far fewer; 40 hex digits, a git
-   commit, never qualify);
-3. a password-like key with a value: the key name contains ``password``,
-   ``passwd``, ``secret``, ``api_key``/``apikey``/``api-key``,
-   ``private_key``/``privatekey`` or ``credential`` (any case), or has the word
-   ``token`` (``HF_TOKEN``, ``authToken``; not ``tokenizer`` or ``max_tokens``)
-   and a token-like value (16 or more of ``A-Z a-z 0-9 . _ ~ + / = -``, with
-   both letters and digits: so ``pad_token: "<pad>"`` passes). Not flagged: blank
-   values, ``true``/``false``, a Secrets Manager or SSM parameter ARN (a
-   reference, the recommended fix), and keys whose last word says they hold a
-   reference or a setting rather than the secret (``SECRET_NAME``,
-   ``TOKEN_URL``, ``PASSWORD_FILE``, ``SECRET_ARN``; see ``_REFERENCE_WORDS``).
+The rule fails closed: nothing narrows the scan. The ``maps`` option, which
+once limited it to ``hyperParameters`` and ``environment``, is still accepted
+so that policy files that set it load, and ignored (the shipped policies no
+longer set it); an empty ``maps`` is no error any more either.
+
+Messages say which kind of secret and the fix; they never show a value, not
+even a part of it, nor a key that holds a credential. They say the values (or
+keys) "in" the spec's top-level field holding the string are visible
+(``values in environment``, ``values in debugHookConfig``). Each string gives
+at most one finding, the first that applies of:
+
+1. a recognisable credential of the table
+   (:data:`~webhook.policy.rules.credentials.CREDENTIALS`, their one
+   definition: AWS access key ids, private keys, GitHub, Slack and Hugging Face
+   tokens, JSON Web Tokens, bearer tokens, passwords inside URLs);
+2. the same, base64-encoded;
+3. an AWS secret access key, by heuristic;
+4. for a key's value, a password-like key.
+
+The first three are what a credential looks like in a string, whatever holds
+it (:func:`~webhook.policy.rules.credentials.held`, after Unicode
+normalization): :mod:`webhook.policy.rules.credentials` gives each form, how
+base64 is read and the heuristic. The fourth is what a key's name says
+(:func:`~webhook.policy.rules.secret_names.key_kind`):
+:mod:`webhook.policy.rules.secret_names` gives the names, the values never
+flagged and the words that make a name a reference.
+
+**Names and keys.** A string's name is the key of the object member holding
+it (a map key or a field name), or for a tag's ``value``, the tag's ``key``
+(any object with a string ``key`` and a string ``value`` is read as such a
+pair; ``tags`` today); a list item's name is its list's. The name of a key's
+value (not of a list item) decides rule 4; the AWS secret heuristic (3) reads
+any string's name.
+
+A key that itself holds a credential (1. to 3.) is reported at the path of
+its object, never its own (paths show keys), saying that a key holds it;
+nothing under such a key is reported on its own.
+
+``allowKeys`` globs name the entries that are not checked at all: a member
+with a string value whose name (as above: a map key, a field, a tag's key)
+matches is skipped, key and value; a list item whose list's name matches is
+skipped. An object or list under a matching key is still walked (its own
+names decide), and its key still checked, since the paths under it show it.
+A bare ``*`` is a policy error: the rule would check nothing.
+
+**Speed.** The check walks the spec once to gather its strings, checks each
+key and tag key against a set of names already found to say nothing, and
+searches all the strings at once
+(:func:`~webhook.policy.rules.credentials.quick_hits`: one regex for the starts
+of credentials in clear and of their base64 text, one for passwords in URLs
+where an ``@`` is, a length test for the 40-character heuristic). In nearly
+every job nothing hits, and that is all. Otherwise the exact walk
+(:class:`ExactWalk`) runs over the top-level fields holding a hit or a key
+that says something, and looks closely only at those strings and keys.
+
+**Native schema** (:func:`native_schema`, :mod:`webhook.native`): built once
+from the typed model, it follows the spec's structure, so it screens every
+string once and reads no field name it need not. It refuses a string that
+the value screen matches
+(:data:`~webhook.policy.rules.credentials.NATIVE_VALUES`, built from the same
+definition of the credentials: anything not ASCII, the start of a credential
+in clear or base64-encoded, 40 characters of an AWS secret's alphabet); a map
+key or tag key that the value screen or the key screen matches
+(:data:`~webhook.policy.rules.secret_names.NATIVE_KEYS`: may name a secret),
+whatever its value; a member the model does not have, and a container where
+the model has a scalar (the screen does not look into those). Field names of
+the model never match the screens (checked when the schema is built).
+``allowKeys`` is not taken into account (stricter). Clean jobs (S3 URIs, ARNs,
+image names) pass it; a job it refuses gets the exact check.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
+import bisect
 import re
-from collections.abc import Iterator
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
+from pydantic import BaseModel
+
+from webhook.introspect import is_model, unwrap
+from webhook.model.spec import TrainingJobSpec
 from webhook.native import Schema, on_spec
 from webhook.paths import Path
 from webhook.policy.globs import Globs
 from webhook.policy.model import SecretsRule
 from webhook.policy.rules import Check, RuleConfigError, Violation
+from webhook.policy.rules.credentials import NATIVE_VALUES, STORE_FIX, held, normal, quick_hits
+from webhook.policy.rules.secret_names import NATIVE_KEYS, key_class, key_kind
 from webhook.policy.subject import Subject
 from webhook.text import show
 
-_ROLE_FIX: Final = "remove it and grant the access to the job's execution role (roleARN) instead"
-_STORE_FIX: Final = (
-    "store it in AWS Secrets Manager and have the training code read it at run time "
-    "with the execution role"
-)
-
-#: Recognisable credentials inside a value: group name -> (what the value holds, the fix).
-_KINDS: Final = {
-    "aws_key": ("contains an AWS access key id", _ROLE_FIX),
-    "private_key": ("contains a private key", _STORE_FIX),
-    "github": ("contains a GitHub token", _STORE_FIX),
-    "slack": ("contains a Slack token", _STORE_FIX),
-    "huggingface": ("contains a Hugging Face token", _STORE_FIX),
-    "jwt": ("contains a JSON Web Token", _STORE_FIX),
-    "bearer": ("contains a bearer token", _STORE_FIX),
-    "url": ("contains a password inside a URL", _STORE_FIX),
-}
-_VALUE = re.compile(
-    "|".join(
-        (
-            r"(?P<aws_key>(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9]))",
-            r"(?P<private_key>-----BEGIN[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----)",
-            r"(?P<github>(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_\w{22}))",
-            r"(?P<slack>(?<![A-Za-z0-9])xox[baprs]-[A-Za-z0-9-]{10})",
-            r"(?P<huggingface>(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{34})",
-            r"(?P<jwt>(?<![\w-])eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.)",
-            r"(?P<bearer>\b(?i:bearer)[ \t]+[A-Za-z0-9._~+/-]{20})",
-            r"(?P<url>://[^\s/:@]+:(?![$<{])[^\s/@]+@)",
-        )
-    ),
-    re.ASCII,
-)
-
-_AWS_SECRET_SHAPE = re.compile(r"[A-Za-z0-9/+=]{40}")
-_AWS_SECRET_STRICT = re.compile(r"[A-Za-z0-9/+]{40}")
-_AWS_SECRET_KEY_NAME = re.compile(r"secret|aws", re.IGNORECASE)
-_AWS_SECRET: Final = ("looks like an AWS secret access key", _ROLE_FIX)
-_MIN_SWITCHES: Final = 18
-
-_PASSWORD_KEY = re.compile(
-    r"(?P<password>passw(?:or)?d)|(?P<secret>secret)|(?P<api_key>api[_-]?key)"
-    r"|(?P<private_key>private[_-]?key)|(?P<credentials>credential)",
-    re.IGNORECASE,
-)
-_KEY_KINDS: Final = {
-    "password": "a password",
-    "secret": "a secret",
-    "api_key": "an API key",
-    "private_key": "a private key",
-    "credentials": "credentials",
-    "token": "a token",
-}
-_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
-_TOKEN_LIKE = re.compile(r"(?=.*[A-Za-z])(?=.*[0-9])[A-Za-z0-9._~+/=-]{16,}", re.ASCII)
-#: A key ending in one of these words names or configures a secret rather than holding it.
-_REFERENCE_WORDS: Final = frozenset(
-    {
-        "name",
-        "id",
-        "arn",
-        "file",
-        "path",
-        "dir",
-        "url",
-        "uri",
-        "endpoint",
-        "region",
-        "ref",
-        "type",
-        "mode",
-        "length",
-        "len",
-        "count",
-        "ttl",
-        "version",
-        "header",
-        "location",
-        "bucket",
-        "prefix",
-        "param",
-        "parameter",
-    }
-)
-_REFERENCE_VALUE = re.compile(r"arn:aws[a-z-]*:(?:secretsmanager|ssm):", re.IGNORECASE)
-_NOT_SECRET: Final = frozenset({"true", "false"})
+# -- the check ----------------------------------------------------------------------------
 
 
-def _switches(value: str) -> int:
-    """How often consecutive characters change class (upper, lower, digit, other)."""
-    classes = [0 if c.isupper() else 1 if c.islower() else 2 if c.isdigit() else 3 for c in value]
-    return sum(a != b for a, b in itertools.pairwise(classes))
+_PLAIN_KEYS: set[str] = set()
+"""Keys found to name no secret and hold no credential (key names, not values)."""
+_PLAIN_KEYS_MAX: Final = 4096
 
 
-def _aws_secret(key: str, value: str) -> bool:
-    """The heuristic for a 40-character AWS secret access key (module docstring)."""
-    if len(value) != 40:
+def _plain_key(key: object) -> bool:
+    """True when *key* names no secret and holds no credential (remembered when so)."""
+    if not isinstance(key, str):
         return False
-    if _AWS_SECRET_KEY_NAME.search(key):
-        return _AWS_SECRET_SHAPE.fullmatch(value) is not None
-    return (
-        _AWS_SECRET_STRICT.fullmatch(value) is not None
-        and not value.islower()
-        and not value.isupper()
-        and any(c.isdigit() for c in value)
-        and _switches(value) >= _MIN_SWITCHES
-    )
+    if key in _PLAIN_KEYS:
+        return True
+    if not key.isascii() or held(key, "") is not None or not key_class(key).says_nothing:
+        return False
+    if len(_PLAIN_KEYS) < _PLAIN_KEYS_MAX:
+        _PLAIN_KEYS.add(key)
+    return True
 
 
-def _value_kind(key: str, value: str) -> tuple[str, str] | None:
-    """What credential the value holds, and the fix; None when none is recognised."""
-    found = _VALUE.search(value)
-    if found is not None and found.lastgroup is not None:
-        return _KINDS[found.lastgroup]
-    if _aws_secret(key, value.strip()):
-        return _AWS_SECRET
-    return None
+#: Types of JSON values that hold no string.
+_SCALARS: Final = frozenset({int, float, bool, type(None)})
 
 
-@functools.lru_cache(maxsize=4096)
-def _key_class(key: str) -> tuple[str | None, bool]:
-    """What a key's name says it holds, and whether it is a token key (None, False: nothing).
+def _gather(spec: Mapping[Any, Any]) -> tuple[list[str], list[int], set[Any]] | None:
+    """Every string value in *spec*; where each member's strings end; the loud members.
 
-    Cached: the same keys come back in every job; key names are not secret,
-    only values are (values are never cached).
+    The strings of the *n* th member of *spec* end at index *ends[n]*. A member is
+    loud when its key, or a key or tag key in it, is not plain: it may name a secret
+    or hold a credential (:func:`_plain_key`). None when the spec itself looks like a
+    tag whose key is not plain, or a value is of another type than JSON's (a subclass
+    of ``str``, a date from YAML): the exact walk then reads everything.
     """
-    words = [word.lower() for word in _WORDS.findall(key)]
-    if words and words[-1] in _REFERENCE_WORDS:
-        return None, False
-    found = _PASSWORD_KEY.search(key)
-    if found is not None and found.lastgroup is not None:
-        return _KEY_KINDS[found.lastgroup], False
-    return None, "token" in words
-
-
-def _key_kind(key: str, value: str) -> str | None:
-    """What a password-like key holds, when its value looks set; else None."""
-    held, token = _key_class(key)
-    if held is None and not token:
+    plain = _PLAIN_KEYS
+    scalars = _SCALARS
+    strings: list[str] = []
+    append = strings.append
+    ends: list[int] = []
+    loud: set[Any] = set()
+    tag = spec.get("key")
+    if type(tag) is str and tag not in plain and not _plain_key(tag):
         return None
-    stripped = value.strip()
-    if not stripped or stripped.lower() in _NOT_SECRET or _REFERENCE_VALUE.match(stripped):
-        return None
-    if held is not None:
-        return held
-    return _KEY_KINDS["token"] if _TOKEN_LIKE.fullmatch(stripped) else None
+    stack: list[Any] = []
+    push, pop = stack.append, stack.pop
+    for field, top in spec.items():
+        if field not in plain and not _plain_key(field):
+            loud.add(field)
+        kind = type(top)
+        if kind is str:
+            append(top)
+        elif kind is dict or kind is list:
+            push(top)
+        elif kind not in scalars:
+            return None
+        while stack:
+            node = pop()
+            if type(node) is dict:
+                if not plain.issuperset(node) and not all(map(_plain_key, node)):
+                    loud.add(field)
+                tag = node.get("key")
+                if type(tag) is str and tag not in plain and not _plain_key(tag):
+                    loud.add(field)
+                node = node.values()
+            for value in node:
+                kind = type(value)
+                if kind is str:
+                    append(value)
+                elif kind is dict or kind is list:
+                    push(value)
+                elif kind not in scalars:
+                    return None
+        ends.append(len(strings))
+    return strings, ends, loud
 
 
-def _findings(key: str, value: str, where: str) -> str | None:
-    visible = f"values in {where} are visible to anyone who can describe the training job"
-    kind = _value_kind(key, value)
-    if kind is not None:
-        what, fix = kind
-        return f"value {what}, and {visible}: {fix}"
-    held = _key_kind(key, value)
-    if held is not None:
-        return (
-            f"{show(key)} names {held} and has a value, and {visible}: {_STORE_FIX}; "
-            "if it holds no secret, add the key to the rule's allowKeys"
-        )
+def _visible(where: str, what: str = "values") -> str:
+    return f"{what} in {where} are visible to anyone who can describe the training job"
+
+
+def _finding(name: str, value: str, where: str, *, entry: bool, full: bool) -> str | None:
+    """The message for string *value* named *name* (a key's value when *entry*), if any.
+
+    Only the key's name is looked at unless *full*.
+    """
+    text = normal(value) if full else value
+    credential = held(text, name) if full else None
+    if credential is not None:
+        what, fix = credential
+        return f"value {what}, and {_visible(where)}: {fix}"
+    if entry and name not in _PLAIN_KEYS:
+        named = key_kind(name, text)
+        if named is not None:
+            return (
+                f"{show(name)} names {named}, and {_visible(where)}: {STORE_FIX}; "
+                "if it holds no secret, add the key to the rule's allowKeys"
+            )
     return None
+
+
+def _tag_key(node: dict[Any, Any]) -> str | None:
+    """The key of a tag-like object (a string ``key`` and a string ``value``), else None."""
+    key = node.get("key")
+    return key if isinstance(key, str) and isinstance(node.get("value"), str) else None
+
+
+_Item = tuple[Path, str, object, str, bool]
+"""A value to scan: its path, the spec field it is under, itself, its name, whether it is
+a key's value (an entry)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExactWalk:
+    """The exact findings in a spec, in document order (iterative: any depth).
+
+    Only the members of the spec in *fields* are walked, and strings out of *hot*
+    are only looked at for their key's name, and not at all when that name is
+    plain (None: every member, every string).
+    """
+
+    allow: Globs
+    subject: Subject
+    hot: set[str] | None = None
+    fields: set[object] | None = None
+
+    def __call__(self, spec: object) -> Iterator[Violation]:
+        """Walk *spec*."""
+        stack: list[_Item | Violation] = [(("spec",), "spec", spec, "spec", False)]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, Violation):
+                yield item
+                continue
+            path, where, node, name, entry = item
+            if isinstance(node, str):
+                if not entry and self.allow and self.allow.matches(name, self.subject):
+                    continue  # a list item (an entry's key was matched with its object)
+                full = self.hot is None or node in self.hot
+                message = _finding(name, node, where, entry=entry, full=full)
+                if message is not None:
+                    yield Violation(path, message)
+            elif isinstance(node, dict):
+                stack.extend(reversed(self._members(path, where, node)))
+            elif isinstance(node, list):
+                stack.extend(reversed(self._items(path, where, node, name)))
+
+    def _members(self, path: Path, where: str, node: dict[Any, Any]) -> list[_Item | Violation]:
+        """What to look at in the members of object *node*, in order."""
+        plain, hot, allow = _PLAIN_KEYS, self.hot, self.allow
+        tag = _tag_key(node)
+        top = len(path) == 1
+        found: list[_Item | Violation] = []
+        for key, value in node.items():
+            if top and self.fields is not None and key not in self.fields:
+                continue
+            kind = type(value)
+            if key in plain and (
+                kind in _SCALARS
+                or (kind is str and hot is not None and value not in hot and key != "value")
+            ):
+                continue  # the usual member: nothing to find
+            text = kind is str or (kind not in _SCALARS and isinstance(value, str))
+            named = tag if tag is not None and key == "value" else key
+            if not isinstance(named, str):
+                named = ""
+            elif text and allow and allow.matches(named, self.subject):
+                continue  # an allowed entry, key and value
+            inner = str(key) if top else where
+            if key not in plain and isinstance(key, str):
+                credential = held(normal(key), "")
+                if credential is not None:  # reported here: the key's own path would show it
+                    what, fix = credential
+                    message = f"a key {what}, and {_visible(where, 'keys')}: {fix}"
+                    found.append(Violation(path, message))
+                    continue
+            if text:
+                if hot is not None and value not in hot and named in plain:
+                    continue  # nothing to find
+            elif not (kind is dict or kind is list or isinstance(value, dict | list)):
+                continue
+            found.append(((*path, key), inner, value, named, text))
+        return found
+
+    def _items(self, path: Path, where: str, node: list[Any], name: str) -> list[_Item]:
+        """What to look at in the items of list *node* (named *name*), in order."""
+        hot = self.hot
+        found: list[_Item] = []
+        for index, value in enumerate(node):
+            if isinstance(value, str):
+                if hot is not None and value not in hot:
+                    continue
+            elif not isinstance(value, dict | list):
+                continue
+            found.append(((*path, index), where, value, name, False))
+        return found
 
 
 def compile_rule(rule: SecretsRule) -> Check:
     """Compile a ``secrets`` rule into a check."""
-    if not rule.maps:
-        raise RuleConfigError(
-            "maps", "is empty: the rule would check nothing; list a map or drop it"
-        )
     for pattern in rule.allowKeys:
         if not pattern.strip("*"):
             raise RuleConfigError(
                 "allowKeys", f"{show(pattern)} allows every key: the rule would check nothing"
             )
-    maps: tuple[tuple[str, Path], ...] = tuple(
-        (name, ("spec", name)) for name in dict.fromkeys(rule.maps)
-    )
     allow = Globs(rule.allowKeys)
 
     def check(subject: Subject) -> Iterator[Violation]:
-        for name, prefix in maps:
-            entries: Any = subject.spec.get(name)
-            if not isinstance(entries, dict):
-                continue
-            for key, value in entries.items():
-                if not isinstance(key, str) or not isinstance(value, str):
-                    continue  # the CRD's type check reports it; numbers hold no credential
-                if allow and allow.matches(key, subject):
-                    continue
-                message = _findings(key, value, name)
-                if message is not None:
-                    yield Violation((*prefix, key), message)
+        spec = subject.spec
+        gathered = _gather(spec)
+        if gathered is None:
+            yield from ExactWalk(allow, subject)(spec)
+            return
+        strings, ends, fields = gathered
+        hot = quick_hits(strings)
+        if not fields and not hot:
+            return  # nearly every job: nothing to look at closely
+        keys = list(spec)
+        fields.update(keys[bisect.bisect_right(ends, index)] for index in hot)
+        yield from ExactWalk(allow, subject, {strings[index] for index in hot}, fields)(spec)
 
     return check
 
 
-#: Characters beyond ASCII that ``re.IGNORECASE`` matches to a letter of the key words
-#: (Python's Unicode case folding; the tests check this against every code point). The
-#: native pattern spells each letter as a class of its own rather than relying on another
-#: regex engine's case folding, which differs (no dotted or dotless I, for one).
-_FOLDS: Final = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
+# -- the native screen --------------------------------------------------------------------
+
+_VALUE_SCREEN: Final[Schema] = {"not": {"type": "string", "pattern": NATIVE_VALUES}}
+_SCALARS_OR: Final = ("string", "number", "boolean", "null")
+#: A scalar field's value (of its type or not: a string where a number belongs is still
+#: scanned by the check): screened when a string; an object or array where the model has
+#: a scalar is refused (the check would walk into it).
+_SCALAR: Final[Schema] = {"type": list(_SCALARS_OR), **_VALUE_SCREEN}
+#: Keys that may name a secret or hold a credential are refused, whatever their value.
+_KEY_SCREEN: Final = f"{NATIVE_VALUES}|{NATIVE_KEYS}"
+_TAG_KEY: Final[Schema] = {
+    "type": list(_SCALARS_OR),
+    "not": {"type": "string", "pattern": _KEY_SCREEN},
+}
 
 
-def _caseless(word: str) -> str:
-    """*word* matching as ``re.IGNORECASE`` matches it, with no flag."""
-    return "".join(f"[{c}{c.upper()}{_FOLDS.get(c, '')}]" if c.isalpha() else c for c in word)
+def _screen(annotation: Any) -> Schema:
+    """The screen of a value the model types as *annotation* (see :func:`native_schema`).
+
+    Structures, lists and maps must be what the model says (or null): anything else
+    there is refused rather than looked into. Structures say nothing but their members,
+    so :func:`webhook.native.conjunction` merges them with the built-in checks' own
+    (closed) structures, and one pass over the job does both.
+    """
+    kind = unwrap(annotation)
+    if is_model(kind):
+        return _struct(kind)
+    origin = typing.get_origin(kind)
+    if origin is list:
+        return {"type": ["array", "null"], "items": _screen(typing.get_args(kind)[0])}
+    if origin is dict:
+        return {
+            "type": ["object", "null"],
+            "patternProperties": {_KEY_SCREEN: {"not": {}}},
+            "additionalProperties": _screen(typing.get_args(kind)[1]),
+        }
+    return _SCALAR
 
 
-#: Every key :func:`_key_class` may flag, and more (no exceptions for reference words).
-_NATIVE_KEYS: Final = "|".join(
-    (
-        _caseless("passw"),
-        _caseless("secret"),
-        _caseless("api") + ".?" + _caseless("key"),
-        _caseless("private") + ".?" + _caseless("key"),
-        _caseless("credential"),
-        _caseless("token"),
-    )
-)
-#: Every value :func:`_value_kind` may flag, and more: the patterns of ``_VALUE`` without
-#: their look-arounds, and any run of 40 characters an AWS secret key is made of.
-_NATIVE_VALUES: Final = "|".join(
-    (
-        "AKIA|ASIA|ABIA|ACCA",
-        "-----BEGIN",
-        "gh[pousr]_|github_pat_",
-        "xox[baprs]-",
-        "hf_",
-        "eyJ",
-        "(?i:bearer)",
-        "://[^/:@]+:[^/@]+@",
-        "[A-Za-z0-9/+=]{40}",
-    )
-)
+def _struct(model: type[BaseModel]) -> Schema:
+    """A structure of the model: its fields, screened; no other member (refused)."""
+    names = set(model.model_fields)
+    for name in names:  # a field name is checked by the check like any key
+        if re.search(_KEY_SCREEN, name):
+            raise AssertionError(f"{model.__name__}.{name} may name a secret: screen it")
+    tag_like = names == {"key", "value"}  # the check reads such an object as a tag
+    properties = {
+        name: _TAG_KEY if tag_like and name == "key" else _screen(info.annotation)
+        for name, info in model.model_fields.items()
+    }
+    return {"type": ["object", "null"], "properties": properties, "additionalProperties": False}
+
+
+#: The screen of a spec, built once from the typed model: every string the check could
+#: flag is refused, every key that may name a secret or hold a credential is refused
+#: (field names of the model say nothing: :func:`_struct` makes sure), and so is any
+#: member the model does not have, since the screen does not look into it.
+_SPEC_SCREEN: Final = _struct(TrainingJobSpec)
 
 
 def native_schema(rule: SecretsRule) -> Schema:
     """A job this rule finds nothing in (:mod:`webhook.native`).
 
-    Much stricter than the check, to stay simple: no key that names a secret
-    (whatever its value), and no value that holds the start of a credential,
-    ``allowKeys`` aside. Such a job is rare and gets the exact check.
+    The same for every rule (``allowKeys`` aside: stricter), and much stricter
+    than the check, to stay simple and fast: it follows the typed model, so it
+    applies the value screen to every string once and the key screen only to the
+    keys of maps and tags (not to field names the model fixes), and refuses a
+    member the model does not have, or a container where the model has a
+    scalar. Such a job is rare and gets the exact check.
     """
-    entries = {
-        "patternProperties": {_NATIVE_KEYS: {"not": {"type": "string"}}},
-        "additionalProperties": {"not": {"type": "string", "pattern": _NATIVE_VALUES}},
-    }
-    return on_spec({"properties": dict.fromkeys(rule.maps, entries)})
+    del rule
+    return on_spec(_SPEC_SCREEN)

@@ -1,13 +1,27 @@
-"""Rule kind ``tenancy``: a namespace uses its own IAM role, S3 locations and KMS keys.
+"""Rule kind ``tenancy``: a namespace uses its own IAM role, storage and KMS keys.
+
+The fields are found from the typed model (:mod:`webhook.model.concepts`), so a
+storage location or key field the CRD adds is checked without a change here.
 
 * ``roles``: globs ``spec.roleARN`` must match (``arn:aws:iam::123456789012:role/{namespace}-*``).
-* ``s3``: globs every S3 URI of the spec must match: the input channels' ``s3URI``,
-  the output, checkpoint, TensorBoard, debugger hook, debugger rule, profiler and
-  profiler rule locations. An entry ending in ``/`` also allows everything below it
-  (``s3://ml-{namespace}/`` allows ``s3://ml-team-a/any/key``); an entry that is a
-  whole bucket (``s3://bucket/``) also allows the bare ``s3://bucket``.
-* ``kmsKeys``: globs ``outputDataConfig.kmsKeyID`` and ``resourceConfig.volumeKMSKeyID``
-  must match.
+* Storage: every location the job reads or writes must be one the rule vouches for.
+
+  * ``s3``: globs every S3 URI of the spec must match: the input channels' ``s3URI``,
+    the output, checkpoint, TensorBoard, debugger hook, debugger rule, profiler and
+    profiler rule locations. An entry ending in ``/`` also allows everything below it
+    (``s3://ml-{namespace}/`` allows ``s3://ml-team-a/any/key``); an entry that is a
+    whole bucket (``s3://bucket/``) also allows the bare ``s3://bucket``.
+  * ``fileSystems``: globs the ``fileSystemID`` of every EFS / FSx input channel must
+    match (``fs-0abc*``).
+  * ``hubContents``: globs every ``hubContentARN`` (a SageMaker hub model an S3 channel
+    reads) must match.
+
+  A rule with any of the three checks every storage location of the job: a location
+  whose list is left out is denied (a rule that vouches for a team's buckets cannot
+  vouch for a file system it was told nothing about). A rule with none of them
+  leaves storage alone.
+* ``kmsKeys``: globs every KMS key field (``outputDataConfig.kmsKeyID``,
+  ``resourceConfig.volumeKMSKeyID``) must match.
 
 Placeholders are filled with escaped values (:class:`~webhook.policy.globs.Globs`), so
 a namespace name can never widen a pattern.
@@ -31,6 +45,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
+from webhook.model.concepts import STORAGE, Concept, concept_values
 from webhook.paths import Path
 from webhook.policy.globs import Globs
 from webhook.policy.model import TenancyRule
@@ -38,49 +53,27 @@ from webhook.policy.rules import Check, Violation
 from webhook.policy.subject import Subject
 from webhook.text import show
 
-#: Where the spec holds S3 URIs, in the order of the CRD: (field of spec, is it a list,
-#: path inside the field or inside each of its entries).
-S3_FIELDS: Final[tuple[tuple[str, bool, tuple[str, ...]], ...]] = (
-    ("inputDataConfig", True, ("dataSource", "s3DataSource", "s3URI")),
-    ("outputDataConfig", False, ("s3OutputPath",)),
-    ("checkpointConfig", False, ("s3URI",)),
-    ("tensorBoardOutputConfig", False, ("s3OutputPath",)),
-    ("debugHookConfig", False, ("s3OutputPath",)),
-    ("debugRuleConfigurations", True, ("s3OutputPath",)),
-    ("profilerConfig", False, ("s3OutputPath",)),
-    ("profilerRuleConfigurations", True, ("s3OutputPath",)),
-)
-KMS_FIELDS: Final[tuple[tuple[str, str], ...]] = (
-    ("outputDataConfig", "kmsKeyID"),
-    ("resourceConfig", "volumeKMSKeyID"),
-)
+#: What each storage concept is called in messages, and the option that allows it.
+_STORAGE_NAMES: Final = {
+    Concept.S3_LOCATION: ("S3 locations", "s3"),
+    Concept.FILE_SYSTEM: ("file systems", "fileSystems"),
+    Concept.HUB_CONTENT: ("hub contents", "hubContents"),
+}
 
 #: ``s3://bucket/`` (or with a placeholder in the bucket): a whole bucket.
 _BUCKET_ENTRY: Final = re.compile(r"(?:s3|https)://[^/]+/")
 
 
-def _string_at(value: Any, steps: tuple[str, ...]) -> str | None:
-    """The non-empty string at *steps* below *value*, or None."""
-    for step in steps:
-        value = value.get(step) if isinstance(value, dict) else None
-    return value if isinstance(value, str) and value else None
+def _strings(spec: Mapping[str, Any], concept: Concept) -> Iterator[tuple[Path, str]]:
+    """Every value of *concept* in *spec* that is a non-empty string, with its path."""
+    for path, value in concept_values(spec, concept):
+        if isinstance(value, str) and value:
+            yield path, value
 
 
 def s3_locations(spec: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
     """Every S3 URI of *spec* (non-empty strings) with its path, in the order of the CRD."""
-    for name, listed, steps in S3_FIELDS:
-        if not listed:
-            value = _string_at(spec, (name, *steps))
-            if value is not None:
-                yield ("spec", name, *steps), value
-            continue
-        entries = spec.get(name)
-        if not isinstance(entries, list):
-            continue
-        for index, entry in enumerate(entries):
-            value = _string_at(entry, steps)
-            if value is not None:
-                yield ("spec", name, index, *steps), value
+    return _strings(spec, Concept.S3_LOCATION)
 
 
 def s3_globs(entries: list[str]) -> list[str]:
@@ -102,9 +95,19 @@ def _where(subject: Subject) -> str:
 def compile_rule(rule: TenancyRule) -> Check:
     """Compile a ``tenancy`` rule into a check."""
     roles = Globs(rule.roles) if rule.roles is not None else None
-    s3_shown = Globs(rule.s3) if rule.s3 is not None else None
-    s3 = Globs(s3_globs(rule.s3)) if rule.s3 is not None else None
     keys = Globs(rule.kmsKeys) if rule.kmsKeys is not None else None
+    # Per storage concept: the globs that allow it and the entries shown in messages.
+    storage: dict[Concept, tuple[Globs, Globs]] = {}
+    lists = {
+        Concept.S3_LOCATION: rule.s3,
+        Concept.FILE_SYSTEM: rule.fileSystems,
+        Concept.HUB_CONTENT: rule.hubContents,
+    }
+    if any(entries is not None for entries in lists.values()):
+        for concept in STORAGE:
+            entries = lists[concept] or []
+            globs = s3_globs(entries) if concept is Concept.S3_LOCATION else entries
+            storage[concept] = (Globs(globs), Globs(entries))
 
     def allowed(globs: Globs, subject: Subject) -> str:
         return globs.describe(subject) if globs else "none"
@@ -119,20 +122,21 @@ def compile_rule(rule: TenancyRule) -> Check:
                     f"{show(role)} is not one of the IAM roles allowed {_where(subject)}: "
                     f"{allowed(roles, subject)}",
                 )
-        if s3 is not None and s3_shown is not None:
-            for path, uri in s3_locations(spec):
-                if not s3.matches(uri, subject):
+        for concept, (globs, shown) in storage.items():
+            what, option = _STORAGE_NAMES[concept]
+            for path, location in _strings(spec, concept):
+                if not globs.matches(location, subject):
                     yield Violation(
                         path,
-                        f"{show(uri)} is outside the S3 locations allowed {_where(subject)}: "
-                        f"{allowed(s3_shown, subject)}",
+                        f"{show(location)} is outside the {what} allowed {_where(subject)}: "
+                        f"{allowed(shown, subject)}"
+                        + ("" if shown else f" (list them in the rule's {option})"),
                     )
         if keys is not None:
-            for block, field in KMS_FIELDS:
-                key = _string_at(spec, (block, field))
-                if key is not None and not keys.matches(key, subject):
+            for path, key in _strings(spec, Concept.KMS_KEY):
+                if not keys.matches(key, subject):
                     yield Violation(
-                        ("spec", block, field),
+                        path,
                         f"{show(key)} is not one of the KMS keys allowed {_where(subject)}: "
                         f"{allowed(keys, subject)}",
                     )

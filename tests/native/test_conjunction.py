@@ -147,3 +147,14 @@ def test_string_screens_merge_into_one_search(first: dict[str, Any]) -> None:
     values: list[Any] = [3, 7, 1.5, "x", "a", "b", "$x", "long", None, True, [], {}]
     for value in values:
         assert fused.is_valid(value) is plain.is_valid(value), (merged, value)
+
+
+def test_a_screen_an_enum_implies_is_dropped() -> None:
+    """No value of the enum holds what the screen refuses: the screen says nothing there."""
+    screen = {"not": {"type": "string", "pattern": "AKIA"}}
+    other = {"not": {"type": "string", "pattern": "[$<]"}}
+    enum = {"enum": ["File", "Pipe", None]}
+    assert conjunction([{**enum, **other}, screen]) == {"enum": ["File", "Pipe", None]}
+    risky = {"enum": ["File", "AKIA1"], **other}
+    merged = conjunction([risky, screen])
+    assert not jsonschema_rs.Draft4Validator(merged).is_valid("AKIA1")

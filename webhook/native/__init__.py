@@ -23,6 +23,7 @@ numbers. jsonschema-rs reads ``\d`` and ``\w`` as ASCII, where Python's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
@@ -93,7 +94,9 @@ def conjunction(schemas: Sequence[Schema]) -> Schema:
     refuses it), and what open members say of a member no closed one lists is
     dropped (the closed ones refuse it wherever it is). Array schemas that say
     only ``type``, ``items``, ``minItems`` and ``maxItems`` merge as well. ``type``
-    lists are intersected. A member with any other keyword is kept whole.
+    lists are intersected. String screens merge into one search, and go where
+    the value cannot be a string or where an ``enum`` admits none they refuse
+    (:func:`_screens_merged`). A member with any other keyword is kept whole.
     """
     parts = _flattened(schemas)
     plain = [part for part in parts if _mergeable(part)]
@@ -176,8 +179,32 @@ def _screens_merged(parts: list[Schema]) -> list[Schema]:
     out = kept
     if not stringless:
         combined = "|".join(f"(?:{pattern})" for pattern in dict.fromkeys(screens))
-        out.append({"not": {"type": "string", "pattern": combined}})
+        if not _enum_passes(out, combined):
+            out.append({"not": {"type": "string", "pattern": combined}})
     return out or [{}]
+
+
+def _enum_passes(parts: Sequence[Schema], pattern: str) -> bool:
+    """True when a part's ``enum`` admits no string *pattern* finds: the screen says nothing.
+
+    Checked with jsonschema-rs itself, the engine that would run the screen.
+    """
+    for part in parts:
+        values = part.get("enum")
+        if isinstance(values, list):
+            strings = [value for value in values if isinstance(value, str)]
+            return not any(_finds(pattern, value) for value in strings)
+    return False
+
+
+@functools.lru_cache(maxsize=64)
+def _finder(pattern: str) -> Callable[[object], bool]:
+    return jsonschema_rs.Draft4Validator({"pattern": pattern}).is_valid
+
+
+def _finds(pattern: str, text: str) -> bool:
+    """True when *pattern* (a JSON Schema ``pattern``: a search) matches in *text*."""
+    return _finder(pattern)(text)
 
 
 def _kinds(kind: str | list[str]) -> list[str]:

@@ -25,6 +25,28 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def admission_review(job: Any, namespace: str | None, **request: Any) -> dict[str, Any]:
+    """The AdmissionReview v1 of a CREATE of *job* as the API server sends it; *request*
+    replaces or adds fields of its ``request``."""
+    body: dict[str, Any] = {
+        "uid": "u-1",
+        "kind": {
+            "group": "sagemaker.services.k8s.aws",
+            "version": "v1alpha1",
+            "kind": "TrainingJob",
+        },
+        "resource": {"group": "sagemaker.services.k8s.aws", "resource": "trainingjobs"},
+        "operation": "CREATE",
+        "userInfo": {"username": "alice", "groups": ["system:authenticated"]},
+        "object": job,
+        "dryRun": False,
+    }
+    if namespace is not None:
+        body["namespace"] = namespace
+    body.update(request)
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": body}
+
+
 _VALID_JOB: dict[str, Any] = yaml.safe_load((EXAMPLES / "training-job.yaml").read_text())
 
 

@@ -33,6 +33,7 @@ from hypothesis import HealthCheck, event, given, note, reject, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PROJECT
+from tests.conftest import admission_review as _admission_review
 from tests.native.property.jobs import Job
 from tests.native.property.options import NUMBERS, STRINGS
 from tests.native.property.policies import (
@@ -98,26 +99,6 @@ def _events(config: Config, job: Job, context: Context) -> None:
     selection = config.policies.select(Subject.of(job, context))
     held = [policy.proof.holds(job) for policy in selection.policies if policy.proof is not None]
     event(f"policy proofs held: {sum(held)} of {len(held)}")
-
-
-def _admission_review(job: Job, namespace: str | None) -> dict[str, Any]:
-    """The AdmissionReview of a CREATE of *job*, as the API server sends it."""
-    request: dict[str, Any] = {
-        "uid": "u-1",
-        "kind": {
-            "group": "sagemaker.services.k8s.aws",
-            "version": "v1alpha1",
-            "kind": "TrainingJob",
-        },
-        "resource": {"group": "sagemaker.services.k8s.aws", "resource": "trainingjobs"},
-        "operation": "CREATE",
-        "userInfo": {"username": "alice", "groups": ["system:authenticated"]},
-        "object": job,
-        "dryRun": False,
-    }
-    if namespace is not None:
-        request["namespace"] = namespace
-    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}
 
 
 @pytest.mark.parametrize("kind", GENERATED_KINDS)

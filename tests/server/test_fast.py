@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import EXAMPLES, PROJECT
+from tests.conftest import EXAMPLES, PROJECT, admission_review
 from tests.native.corpus import jobs, mutants
 from webhook.engine import Config
 from webhook.policy.load import baseline_policy, load_policies
@@ -33,37 +33,17 @@ FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_di
 EXAMPLE: dict[str, Any] = yaml.safe_load((EXAMPLES / "training-job.yaml").read_text())
 
 
-def _review(job: Any, namespace: str | None, **request: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "uid": "u-1",
-        "kind": {
-            "group": "sagemaker.services.k8s.aws",
-            "version": "v1alpha1",
-            "kind": "TrainingJob",
-        },
-        "resource": {"group": "sagemaker.services.k8s.aws", "resource": "trainingjobs"},
-        "operation": "CREATE",
-        "userInfo": {"username": "alice", "groups": ["system:authenticated"]},
-        "object": job,
-        "dryRun": False,
-    }
-    if namespace is not None:
-        body["namespace"] = namespace
-    body.update(request)
-    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": body}
-
-
 def _variants(job: Any, namespace: str) -> Iterator[dict[str, Any]]:
     """The review of *job* as the API server may send it, and envelopes the proof must refuse."""
-    yield _review(job, namespace)
-    yield _review(job, None)  # the job's own metadata.namespace then selects the policies
-    yield _review(job, "team-elsewhere")
-    yield _review(job, namespace, dryRun=True)
-    yield _review(job, namespace, operation="UPDATE", oldObject=copy.deepcopy(job))
-    yield _review(job, namespace, operation="DELETE")
-    yield _review(job, namespace, subResource="status")
-    yield _review(job, namespace, kind={"group": "", "version": "v1", "kind": "Pod"})
-    yield _review(job, namespace, userInfo={"username": "break-glass", "groups": ["sre"]})
+    yield admission_review(job, namespace)
+    yield admission_review(job, None)  # the job's own metadata.namespace then selects the policies
+    yield admission_review(job, "team-elsewhere")
+    yield admission_review(job, namespace, dryRun=True)
+    yield admission_review(job, namespace, operation="UPDATE", oldObject=copy.deepcopy(job))
+    yield admission_review(job, namespace, operation="DELETE")
+    yield admission_review(job, namespace, subResource="status")
+    yield admission_review(job, namespace, kind={"group": "", "version": "v1", "kind": "Pod"})
+    yield admission_review(job, namespace, userInfo={"username": "break-glass", "groups": ["sre"]})
 
 
 def _allowed_as_is(review: dict[str, Any], config: Config) -> bool:
@@ -122,10 +102,10 @@ def test_the_bundled_example_is_proved_clean_with_the_baseline() -> None:
     config = Config(policies=load_policies([baseline_policy()]), mutate=False)
     fast = FastPath.of(config)
     assert fast is not None
-    review = _review(EXAMPLE, "team-a")
+    review = admission_review(EXAMPLE, "team-a")
     assert fast.clean(review)
     assert _allowed_as_is(review, config)
-    assert fast.clean(_review(EXAMPLE, None))  # the job's own namespace
+    assert fast.clean(admission_review(EXAMPLE, None))  # the job's own namespace
 
 
 @pytest.mark.parametrize(
@@ -143,7 +123,7 @@ def test_the_fast_path_leaves_other_reviews_to_the_usual_path(
 ) -> None:
     fast = FastPath.of(Config(policies=load_policies([baseline_policy()]), mutate=False))
     assert fast is not None
-    assert not fast.clean(_review(EXAMPLE, "team-a", **change)), why
+    assert not fast.clean(admission_review(EXAMPLE, "team-a", **change)), why
 
 
 def test_a_finding_leaves_the_job_to_the_usual_path() -> None:
@@ -156,7 +136,7 @@ def test_a_finding_leaves_the_job_to_the_usual_path() -> None:
     latest = copy.deepcopy(EXAMPLE)
     latest["spec"]["algorithmSpecification"]["trainingImage"] = "ubuntu:latest"  # a warning
     for job in (spot, repeated, latest):
-        assert not fast.clean(_review(job, "team-a"))
+        assert not fast.clean(admission_review(job, "team-a"))
 
 
 def _policy(tmp_path: Path, text: str) -> Path:
@@ -201,11 +181,11 @@ def test_a_namespaced_policy_only_checked_in_python_sends_only_its_namespace_the
     config = Config(policies=load_policies([baseline_policy(), policy]), mutate=False)
     fast = FastPath.of(config)
     assert fast is not None
-    assert not fast.clean(_review(EXAMPLE, "team-a"))
-    assert fast.clean(_review(EXAMPLE, "team-b"))
+    assert not fast.clean(admission_review(EXAMPLE, "team-a"))
+    assert fast.clean(admission_review(EXAMPLE, "team-b"))
     job = copy.deepcopy(EXAMPLE)
     job["metadata"]["namespace"] = "team-b"
-    assert fast.clean(_review(job, None))
+    assert fast.clean(admission_review(job, None))
 
 
 def test_a_namespaced_policy_with_schemas_is_proved_with_its_own_proof(
@@ -221,11 +201,11 @@ def test_a_namespaced_policy_with_schemas_is_proved_with_its_own_proof(
     assert fast is not None
     big = copy.deepcopy(EXAMPLE)
     big["spec"]["resourceConfig"]["instanceCount"] = 2
-    assert fast.clean(_review(EXAMPLE, "team-a"))
-    assert not fast.clean(_review(big, "team-a"))
-    assert fast.clean(_review(big, "team-b"))
-    assert not _allowed_as_is(_review(big, "team-a"), config)
-    assert _allowed_as_is(_review(big, "team-b"), config)
+    assert fast.clean(admission_review(EXAMPLE, "team-a"))
+    assert not fast.clean(admission_review(big, "team-a"))
+    assert fast.clean(admission_review(big, "team-b"))
+    assert not _allowed_as_is(admission_review(big, "team-a"), config)
+    assert _allowed_as_is(admission_review(big, "team-b"), config)
 
 
 def test_a_reloaded_configuration_gets_its_own_fast_path(tmp_path: Path) -> None:

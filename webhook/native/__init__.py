@@ -154,7 +154,7 @@ def _screens_merged(parts: list[Schema]) -> list[Schema]:
     screens = [pattern for part in parts if (pattern := _screen(part)) is not None]
     if not screens:
         return parts
-    typed = [set(_kinds(part["type"])) for part in parts if "type" in part]
+    typed = [_kinds(part["type"]) for part in parts if "type" in part]
     stringless = any("string" not in kinds for kinds in typed)
     if len(screens) < 2 and not stringless:
         return parts
@@ -172,7 +172,7 @@ def _screens_merged(parts: list[Schema]) -> list[Schema]:
         if part.keys() == {"type"}:
             admitted = _widened(part["type"])
             others = [other for spot, other in enumerate(out) if spot != index and "type" in other]
-            if any(set(_kinds(other["type"])) <= admitted for other in others):
+            if any(_kinds(other["type"]) <= admitted for other in others):
                 out[index] = {}  # gone: a later twin must not count on it
                 continue
         kept.append(part)
@@ -207,13 +207,14 @@ def _finds(pattern: str, text: str) -> bool:
     return _finder(pattern)(text)
 
 
-def _kinds(kind: str | list[str]) -> list[str]:
-    return [kind] if isinstance(kind, str) else list(kind)
+def _kinds(kind: str | list[str]) -> set[str]:
+    """The types a ``type`` keyword lists."""
+    return {kind} if isinstance(kind, str) else set(kind)
 
 
 def _widened(kind: str | list[str]) -> set[str]:
     """The types *kind* allows, ``integer`` added where ``number`` is (draft 4 nests them)."""
-    kinds = set(_kinds(kind))
+    kinds = _kinds(kind)
     return kinds | {"integer"} if "number" in kinds else kinds
 
 
@@ -239,8 +240,7 @@ def _array(schema: Schema) -> bool:
     """An array schema that says only what :func:`_arrays` merges."""
     if not _LISTABLE.issuperset(schema) or not isinstance(schema.get("items", {}), dict):
         return False
-    kind = schema.get("type")
-    kinds = {kind} if isinstance(kind, str) else set(kind or ())
+    kinds = _kinds(schema.get("type", []))
     return not kinds or ("array" in kinds and kinds <= _PLAIN_TYPES)
 
 
@@ -249,8 +249,7 @@ def _types(parts: Sequence[Schema]) -> list[str] | None:
     found: set[str] | None = None
     for part in parts:
         if "type" in part:
-            kind = part["type"]
-            kinds = {kind} if isinstance(kind, str) else set(kind)
+            kinds = _kinds(part["type"])
             found = kinds if found is None else found & kinds
     return None if found is None else sorted(found)
 
@@ -277,8 +276,7 @@ def _closed(schema: Schema) -> bool:
     """An object schema that allows only the members it lists, and says nothing else."""
     if schema.get("additionalProperties") is not False or not _CLOSABLE.issuperset(schema):
         return False
-    kind = schema.get("type", "object")
-    kinds = {kind} if isinstance(kind, str) else set(kind)
+    kinds = _kinds(schema.get("type", "object"))
     return "object" in kinds and kinds <= _PLAIN_TYPES
 
 

@@ -23,9 +23,8 @@ RUN /opt/venv/bin/pip install . \
 FROM ${PYTHON_IMAGE}
 # Same base image as the build stage, so the venv's interpreter link is valid.
 COPY --from=build /opt/venv /opt/venv
-# The policy library at a stable path: the chart's policies.includeBaseline adds
-# --policy /app/policies/baseline/policy.yaml. (The package also carries it, under
-# site-packages, as the CLI's default when no --policy is given.)
+# The policy library at a stable path, to read or copy from. The webhook loads the
+# baseline from the package itself (site-packages), unless --no-baseline.
 COPY policies/ /app/policies/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -47,6 +47,10 @@ RULES: Final[dict[str, str]] = {
     "policy.namespace-labels-unknown": (
         "A policy selecting on namespace labels was applied without knowing them."
     ),
+    "cli.namespace-unset": (
+        "validate: a manifest without metadata.namespace, checked in default, where policies "
+        "scoped by namespace did not apply (--strict denies)."
+    ),
     "policy.exemption-ignored": (
         "An exemption annotation set by a user outside the groups allowed to use it."
     ),

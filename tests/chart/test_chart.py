@@ -23,7 +23,8 @@ from cryptography import x509
 
 from webhook.certs import load_server_context
 from webhook.cli import build_parser
-from webhook.policy.load import load_policies
+from webhook.cli.commands import policy_paths
+from webhook.policy.load import baseline_policy, load_policies
 
 PROJECT = Path(__file__).resolve().parents[2]
 CHART = PROJECT / "charts" / "trainingjob-guard"
@@ -32,7 +33,6 @@ NAMESPACE = "guard-system"
 FULLNAME = "guard-trainingjob-guard"
 SERVICE_HOST = f"{FULLNAME}.{NAMESPACE}.svc"
 TLS_SECRET = f"{FULLNAME}-tls"
-BASELINE = "/app/policies/baseline/policy.yaml"
 TENANCY = (PROJECT / "policies" / "tenancy" / "policy.yaml").read_text()
 
 Obj = dict[str, Any]
@@ -677,8 +677,8 @@ def test_without_the_hook_notes_tell_how_to_uninstall(rendered: dict[str, Render
 def _contract_args(mode: str, *, baseline: bool = True) -> list[str]:
     args = ["serve", "--host", "0.0.0.0", "--port", "8443", "--cert-dir", "/certs"]
     args += ["--policy", "/policies"]
-    if baseline:
-        args += ["--policy", BASELINE]
+    if not baseline:
+        args += ["--no-baseline"]
     args += ["--dns-name", SERVICE_HOST, "--dns-name", f"{SERVICE_HOST}.cluster.local"]
     args += ["--namespace-labels"]
     if mode == "self-managed":
@@ -725,7 +725,7 @@ def test_existing_flags_parse(rendered: dict[str, Rendered], variant: str) -> No
     assert {token for token in unknown if token.startswith("-")} <= set(MISSING_FLAGS)
     assert args.command == "serve"
     assert (args.host, args.port, args.cert_dir) == ("0.0.0.0", 8443, Path("/certs"))
-    assert args.policy == ["/policies", BASELINE]
+    assert args.policy == ["/policies"]
     assert args.dns_name == [SERVICE_HOST, f"{SERVICE_HOST}.cluster.local"]
     if variant == "everything-on":
         assert [(rule, action.value) for rule, action in args.rule_action] == [
@@ -749,14 +749,19 @@ def test_every_rendered_flag_parses(rendered: dict[str, Rendered], mode: str) ->
 
 
 def test_policies_default_to_the_bundled_baseline(rendered: dict[str, Rendered]) -> None:
+    """The webhook loads what ``validate --policy /policies`` loads in CI: baseline included."""
     out = rendered["default"]
     assert out.one("ConfigMap", f"{FULLNAME}-policies")["data"] == {}
-    policies = [out.args[i + 1] for i, arg in enumerate(out.args) if arg == "--policy"]
-    assert policies == ["/policies", BASELINE]
-    # The path is where the Dockerfile puts the project's policies/ folder.
-    dockerfile = (PROJECT / "Dockerfile").read_text()
-    assert "COPY policies/ /app/policies/" in dockerfile
-    assert (PROJECT / BASELINE.removeprefix("/app/")).is_file()
+    args = build_parser().parse_args(out.args)
+    assert policy_paths(args) == [baseline_policy(), "/policies"]
+    ci = build_parser().parse_args(["validate", "--policy", "/policies", "job.yaml"])
+    assert policy_paths(ci) == policy_paths(args)
+
+
+def test_without_the_baseline_the_webhook_is_told_so(rendered: dict[str, Rendered]) -> None:
+    args = build_parser().parse_args(rendered["policies-inline"].args)
+    assert args.no_baseline
+    assert policy_paths(args) == ["/policies"]
 
 
 def _mount_like_the_kubelet(data: dict[str, str], folder: Path) -> None:

@@ -186,6 +186,7 @@ def start_server(
         str(cert_dir),
         "--policy",
         str(policy_dir),
+        "--no-baseline",  # the folder holds every policy in force, a copy of the baseline too
         "--reload-interval",
         str(reload_interval),
     ]

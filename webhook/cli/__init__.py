@@ -75,12 +75,19 @@ def _add_policy_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="PATH",
-        help="policy file or directory (repeatable; default: the bundled baseline policy)",
+        help="policy file or directory, or 'baseline' for the bundled baseline (repeatable); "
+        "the bundled baseline is loaded as well unless --no-baseline, as in the chart",
+    )
+    group.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="do not load the bundled baseline policy (the chart's policies.includeBaseline: "
+        "false)",
     )
     group.add_argument(
         "--no-policy",
         action="store_true",
-        help="check the SageMaker API's constraints only",
+        help="check the SageMaker API's constraints only (no policy, not even the baseline)",
     )
     group.add_argument(
         "--rule-action",
@@ -148,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-mutate", action="store_true", help="do not apply defaults first")
     check.add_argument(
         "--show-patch", action="store_true", help="print the defaults' JSON Patch (text output)"
+    )
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="deny what CI cannot check as the cluster would: a manifest without "
+        "metadata.namespace (and no --namespace) that namespace-scoped policies did not "
+        "apply to (cli.namespace-unset, a warning otherwise)",
     )
     _add_policy_options(check)
     _add_request_options(check)

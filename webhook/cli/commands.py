@@ -14,12 +14,18 @@ import yaml
 from webhook.cli.output import FORMATS
 from webhook.cli.report import InputError
 from webhook.cli.sources import iter_sources, parse_source
-from webhook.cli.validate import Requester, is_training_job, objects
+from webhook.cli.validate import NAMESPACE_UNSET, Requester, is_training_job, objects
 from webhook.cli.validate import validate as run_validate
 from webhook.engine import Config
+from webhook.findings import Action
 from webhook.policy import lint, testing
 from webhook.policy.compiled import EMPTY, PolicySet
-from webhook.policy.load import PolicyLoadError, baseline_policy, load_policies
+from webhook.policy.load import (
+    PolicyLoadError,
+    load_policies,
+    policy_sources,
+    unknown_rule_actions,
+)
 from webhook.policy.model import PolicyDocument
 from webhook.policy.subject import Subject
 from webhook.policy.update import DEFAULT_CONTROLLER_USERS
@@ -27,18 +33,30 @@ from webhook.policy.update import DEFAULT_CONTROLLER_USERS
 OK, DENIED, USAGE = 0, 1, 2
 
 
-def load_requested_policies(args: argparse.Namespace) -> PolicySet | None:
-    """The policies the flags ask for; None (after printing why) when they do not load."""
+def policy_paths(args: argparse.Namespace) -> list[str | Path]:
+    """The policy files and folders the flags name (:func:`policy_sources`: the chart's rule)."""
     if args.no_policy:
-        return EMPTY
-    paths: list[str | Path] = list(args.policy) or [baseline_policy()]
+        return []
+    return policy_sources(args.policy, baseline=not args.no_baseline)
+
+
+def load_requested_policies(args: argparse.Namespace) -> PolicySet | None:
+    """The policies the flags ask for; None (after printing why) when they do not load.
+
+    A ``--rule-action`` for a rule that none of them has is an error too.
+    """
+    paths = policy_paths(args)
     try:
-        return load_policies(paths)
+        policies = load_policies(paths) if paths else EMPTY
+        unknown = unknown_rule_actions(dict(args.rule_action), policies)
+        if unknown:
+            raise PolicyLoadError(unknown)
     except PolicyLoadError as error:
         for problem in error.errors:
             print(f"{problem}", file=sys.stderr)
         print(f"{len(error.errors)} policy error(s): nothing was checked", file=sys.stderr)
         return None
+    return policies
 
 
 def requester(args: argparse.Namespace) -> Requester:
@@ -52,7 +70,10 @@ def validate(args: argparse.Namespace, paths: list[str]) -> int:
     policies = load_requested_policies(args)
     if policies is None:
         return USAGE
-    config = Config(actions=dict(args.rule_action), policies=policies, mutate=not args.no_mutate)
+    actions = dict(args.rule_action)
+    if args.strict:
+        actions[NAMESPACE_UNSET] = Action.DENY
+    config = Config(actions=actions, policies=policies, mutate=not args.no_mutate)
     report = run_validate(paths, config, requester(args))
     report.show_patch = args.show_patch
     sys.stdout.write(FORMATS[args.output](report))
@@ -67,9 +88,14 @@ def mutate(args: argparse.Namespace) -> int:
     who = requester(args)
     errors: list[InputError] = []
     out: list[str] = []
+    config = Config(policies=policies)
     for source in iter_sources(list(args.paths), errors):
         for document in parse_source(source, errors):
             out.append(_dump(_defaulted(document.data, policies, who)))
+            for data, _ in objects(document.data, None):
+                unset = who.namespace_unset(data, config) if is_training_job(data) else None
+                if unset is not None:
+                    print(f"{document.file}: warning: {unset.message}", file=sys.stderr)
     sys.stdout.write("---\n".join(out))
     for error in errors:
         print(f"{error.file}:{error.line}:{error.column}: error: {error.message}", file=sys.stderr)
@@ -97,13 +123,10 @@ def serve(args: argparse.Namespace) -> int:
         serve_forever,
     )
 
-    policy_paths: tuple[str, ...] = ()
-    if not args.no_policy:
-        policy_paths = tuple(str(p) for p in args.policy) or (str(baseline_policy()),)
     options = ServeOptions(
         host=args.host,
         port=args.port,
-        policy_paths=policy_paths,
+        policy_paths=tuple(str(path) for path in policy_paths(args)),
         actions=dict(args.rule_action),
         cert_file=args.tls_cert_file,
         key_file=args.tls_key_file,

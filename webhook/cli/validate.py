@@ -16,7 +16,9 @@ import yaml
 from webhook.cli.report import ObjectResult, Report, Violation
 from webhook.cli.sources import iter_sources, parse_source
 from webhook.engine import Config, Context, review
+from webhook.findings import Action, Finding
 from webhook.model import GROUP, KIND
+from webhook.policy.subject import Subject
 from webhook.yamlio import Document, locate
 
 LIST_KINDS: Final = frozenset({"List", f"{KIND}List"})
@@ -34,9 +36,7 @@ class Requester:
 
     def context(self, data: Mapping[str, Any]) -> Context:
         """The CREATE request kubectl would send for *data*."""
-        metadata = data.get("metadata")
-        own = metadata.get("namespace") if isinstance(metadata, dict) else None
-        namespace = self.namespace or (own if isinstance(own, str) and own else "default")
+        namespace = self.namespace or _own_namespace(data) or ASSUMED_NAMESPACE
         return Context(
             "CREATE",
             namespace=namespace,
@@ -44,6 +44,42 @@ class Requester:
             groups=self.groups,
             namespace_labels=self.namespace_labels,
         )
+
+    def namespace_unset(self, data: Mapping[str, Any], config: Config) -> Finding | None:
+        """A finding when *data* names no namespace and that hid policies, else None.
+
+        The cluster checks a job in the namespace it is applied to; without
+        ``metadata.namespace`` or ``--namespace`` the CLI can only assume
+        ``default``, where a policy scoped to other namespaces does not apply.
+        Saying nothing would pass in CI what the cluster may deny. A warning by
+        default; ``--strict`` (or ``--rule-action cli.namespace-unset=deny``) denies.
+        """
+        if self.namespace or _own_namespace(data) or not config.policies:
+            return None
+        policies = config.policies
+        applying = policies.select(Subject.of(data, self.context(data))).policies
+        missed = [p.id for p in policies.policies if p.scope.by_namespace and p not in applying]
+        if not missed:
+            return None
+        which = "policy" if len(missed) == 1 else "policies"
+        message = (
+            f"metadata.namespace is not set, so this job was checked in namespace "
+            f'"{ASSUMED_NAMESPACE}", where {which} {", ".join(missed)} did not apply; set '
+            "metadata.namespace or pass --namespace to check it as the cluster will"
+        )
+        action = config.actions.get(NAMESPACE_UNSET, Action.WARN)
+        return Finding(NAMESPACE_UNSET, ("metadata", "namespace"), message, action)
+
+
+NAMESPACE_UNSET: Final = "cli.namespace-unset"
+ASSUMED_NAMESPACE: Final = "default"
+"""Where a manifest without a namespace is checked (kubectl's usual context namespace)."""
+
+
+def _own_namespace(data: Mapping[str, Any]) -> str | None:
+    metadata = data.get("metadata")
+    own = metadata.get("namespace") if isinstance(metadata, dict) else None
+    return own if isinstance(own, str) and own else None
 
 
 def validate(paths: list[str], config: Config, requester: Requester | None = None) -> Report:
@@ -55,8 +91,10 @@ def validate(paths: list[str], config: Config, requester: Requester | None = Non
             for data, node in objects(document.data, document.node):
                 report.documents += 1
                 if is_training_job(data):
+                    unset = requester.namespace_unset(data, config)
                     context = requester.context(data)
-                    report.results.append(_check(document, data, node, config, context))
+                    result = _check(document, data, node, config, context, unset=unset)
+                    report.results.append(result)
                 else:
                     report.skipped += 1
     return report
@@ -97,11 +135,14 @@ def _check(
     node: yaml.Node | None,
     config: Config,
     context: Context,
+    *,
+    unset: Finding | None,
 ) -> ObjectResult:
     decision = review(data, context=context, config=config)
+    findings = decision.findings if unset is None else (*decision.findings, unset)
     offset = document.first_line
     violations = []
-    for finding in decision.findings:
+    for finding in findings:
         line, column = locate(node, finding.path, on_key=finding.on_key)
         violations.append(
             Violation(finding, line + offset + 1, column + 1)
@@ -123,7 +164,7 @@ def _check(
         start_column,
         name,
         namespace,
-        decision.allowed,
+        decision.allowed and (unset is None or unset.action is not Action.DENY),
         tuple(violations),
         decision.patch,
     )

@@ -219,6 +219,11 @@ class PolicySet:
     def __len__(self) -> int:
         return len(self.policies)
 
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """The ids of every policy's rules (``<policy id>/<rule id>``)."""
+        return tuple(rule.id for policy in self.policies for rule in policy.rules)
+
     def select(self, subject: Subject) -> Selection:
         """The policies that apply to *subject*, in id order."""
         candidates = self._general

@@ -14,13 +14,15 @@ import os
 import re
 import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
+from webhook.catalog import RULES
+from webhook.findings import Action
 from webhook.introspect import is_model, unwrap
 from webhook.policy.compiled import CompiledPolicy, PolicySet, compile_policy
 from webhook.policy.model import PolicyDocument
@@ -76,18 +78,46 @@ def baseline_policy() -> Path:
     return bundled_policy_dir() / "baseline" / "policy.yaml"
 
 
+BASELINE: Final = "baseline"
+"""What ``--policy`` takes as the name of the bundled baseline (``./baseline`` is a path)."""
+
+
+def policy_sources(paths: Sequence[str | Path], *, baseline: bool = True) -> list[str | Path]:
+    """The policy paths a command loads: the CLI and the webhook's one rule.
+
+    The bundled baseline comes first unless *baseline* is False (``--no-baseline``,
+    the chart's ``policies.includeBaseline: false``), then *paths*, where
+    ``baseline`` names the bundled one. So ``validate --policy my-policies/`` in CI
+    checks with what the chart's webhook loads, baseline included.
+    """
+    named = [baseline_policy() if str(path) == BASELINE else path for path in paths]
+    return [baseline_policy(), *named] if baseline else named
+
+
 def policy_files(paths: Sequence[str | Path]) -> Iterator[Path]:
-    """Yield the policy files named by *paths* (files, or directories searched)."""
+    """Yield the policy files named by *paths* (files, or directories searched).
+
+    A file named twice (``--policy policies/`` and the baseline included by
+    default, say) is read once: the first time it comes.
+    """
+    seen: set[str] = set()
     for given in paths:
         path = Path(given)
         if not path.is_dir():
-            yield path
-            continue
-        found: list[Path] = []
-        for root, folders, files in os.walk(path):
-            folders[:] = [f for f in folders if not f.startswith(".") and f not in SKIPPED_FOLDERS]
-            found.extend(Path(root, name) for name in files if name.endswith(SUFFIXES))
-        yield from sorted(found)
+            found = [path]
+        else:
+            found = []
+            for root, folders, files in os.walk(path):
+                folders[:] = [
+                    f for f in folders if not f.startswith(".") and f not in SKIPPED_FOLDERS
+                ]
+                found.extend(Path(root, name) for name in files if name.endswith(SUFFIXES))
+            found.sort()
+        for file in found:
+            real = os.path.realpath(file)
+            if real not in seen:
+                seen.add(real)
+                yield file
 
 
 def read_documents(paths: Sequence[str | Path]) -> tuple[list[LoadedDocument], list[PolicyError]]:
@@ -124,7 +154,7 @@ def load_policies(paths: Sequence[str | Path]) -> PolicySet:
                     item.source,
                     ("id",),
                     f'policy id "{document.id}" is also used in '
-                    f"{first.source.file}; ids must be unique",
+                    f"{_described(first.source.file)}; ids must be unique",
                     on_key=False,
                 )
             )
@@ -140,6 +170,13 @@ def load_policies(paths: Sequence[str | Path]) -> PolicySet:
     if errors:
         raise PolicyLoadError(errors)
     return PolicySet.of(compiled)
+
+
+def _described(file: str) -> str:
+    """*file*, said to be the bundled baseline when it is (with how to leave it out)."""
+    if os.path.realpath(file) == os.path.realpath(baseline_policy()):
+        return f"{file}, the bundled baseline (included unless --no-baseline)"
+    return file
 
 
 def _validate(document: Document, errors: list[PolicyError]) -> PolicyDocument | None:
@@ -243,3 +280,24 @@ def _descend(annotation: Any, step: str | int) -> Any:
                 return member
         return _descend(models[0], step) if len(models) == 1 else None
     return None
+
+
+def unknown_rule_actions(actions: Mapping[str, Action], policies: PolicySet) -> list[PolicyError]:
+    """The ``--rule-action`` entries that name no rule: built-in or of a loaded policy.
+
+    An action for a rule that does not exist would change nothing, silently:
+    a typo in CI or in the chart's ``ruleActions`` must be an error instead.
+    """
+    known = sorted({*RULES, *policies.rule_ids})
+    return [
+        PolicyError(
+            "--rule-action",
+            0,
+            0,
+            "",
+            f"no rule {rule!r} among the built-in rules and the loaded policies' rules"
+            f"{suggestion(did_you_mean(rule, known, limit=1))}",
+        )
+        for rule in actions
+        if rule not in known
+    ]

@@ -61,6 +61,11 @@ class ScopeMatcher:
         """The scope's namespace selector, if any."""
         return self._namespace_selector
 
+    @property
+    def by_namespace(self) -> bool:
+        """True when the scope names namespaces or selects them by label."""
+        return self._namespaces is not None or self._namespace_selector is not None
+
     def matches(self, subject: Subject) -> bool | None:
         """True or False; None when only the unknown namespace labels could tell."""
         if self._namespaces is not None and not self._namespaces.matches(subject.namespace):
@@ -114,6 +119,18 @@ class PolicyScope:
         selectors = (self._match, self._exclude)
         no_selector = all(m is None or m.namespace_selector is None for m in selectors)
         return no_selector and self._exemptions.annotation is None
+
+    @property
+    def by_namespace(self) -> bool:
+        """True when whether the policy applies depends on the job's namespace.
+
+        Its match or exclude names namespaces or selects them by label, or it
+        exempts namespaces: checked in the wrong namespace, it may not apply.
+        """
+        scopes = [self._match, self._exclude]
+        return self._exempt_namespaces is not None or any(
+            scope is not None and scope.by_namespace for scope in scopes
+        )
 
     def check(self, subject: Subject) -> Applicability:
         """Decide whether the policy applies to *subject*."""

@@ -25,7 +25,12 @@ from webhook.certs import CertificateError, seconds_to_expiry
 from webhook.engine import Config, builtin_proof
 from webhook.findings import Action, Finding
 from webhook.policy.compiled import EMPTY, PolicySet
-from webhook.policy.load import PolicyLoadError, load_policies, policy_files
+from webhook.policy.load import (
+    PolicyLoadError,
+    load_policies,
+    policy_files,
+    unknown_rule_actions,
+)
 from webhook.policy.update import DEFAULT_CONTROLLER_USERS
 from webhook.server.fast import FastPath
 from webhook.server.metrics import Metrics
@@ -223,6 +228,9 @@ class ServerState:
         """Load the policies once (raises PolicyLoadError: the server must not start without)."""
         paths = tuple(str(p) for p in policy_paths)
         policies = load_policies(paths) if paths else EMPTY
+        unknown = unknown_rule_actions(actions or {}, policies)
+        if unknown:
+            raise PolicyLoadError(unknown)
         users = frozenset(controller_users)
         state = cls(
             Config(mutate=False, controller_users=users),
@@ -277,4 +285,6 @@ class ServerState:
         self.last_reload_error = None
         self.metrics.reloads.labels("success").inc()
         self.log("policy-reloaded", policies=[p.id for p in policies.policies])
+        for problem in unknown_rule_actions(self.actions, policies):  # a rule went away
+            self.log("rule-action-unused", "warning", error=problem.message)
         return True

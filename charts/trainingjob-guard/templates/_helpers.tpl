@@ -150,16 +150,17 @@ Returns JSON: {"ca": <base64 PEM>, "crt": <base64 PEM>, "key": <base64 PEM>}.
 
 {{/*
 Arguments of `trainingjob-guard serve` (the shared contract of the chart and the
-server): a YAML list, in the contract's order, with the bundled baseline after
-the ConfigMap's policies (the order of --policy paths does not matter: the
-webhook applies policies in id order).
+server): a YAML list, in the contract's order. The webhook loads the bundled
+baseline next to the ConfigMap's policies unless --no-baseline, the same rule
+as `trainingjob-guard validate` in CI (the order of policies does not matter:
+the webhook applies them in id order).
 */}}
 {{- define "trainingjob-guard.args" -}}
 {{- $ns := .Release.Namespace }}
 {{- $args := list "serve" "--host" "0.0.0.0" "--port" "8443" "--cert-dir" "/certs" }}
 {{- $args = concat $args (list "--policy" "/policies") }}
-{{- if .Values.policies.includeBaseline }}
-{{- $args = concat $args (list "--policy" "/app/policies/baseline/policy.yaml") }}
+{{- if not .Values.policies.includeBaseline }}
+{{- $args = append $args "--no-baseline" }}
 {{- end }}
 {{- range include "trainingjob-guard.dnsNames" . | fromJsonArray | rest | rest }}
 {{- $args = concat $args (list "--dns-name" .) }}

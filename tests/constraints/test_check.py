@@ -135,6 +135,39 @@ def test_the_valid_example_passes(job: dict[str, Any], config: Config) -> None:
             '"team-a-sagemaker-execution" is not an IAM role ARN such as arn:aws:iam::123456789012:role/SageMakerExecution',
         ),
         (
+            _set(
+                "roleARN",
+                "arn:aws:iam::\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662:role/x",
+            ),
+            "sagemaker.pattern",
+            "spec.roleARN",
+            "is not an IAM role ARN such as arn:aws:iam::123456789012:role/SageMakerExecution; SageMaker takes only the ASCII digits 0-9 here",
+        ),
+        (
+            _set("hyperParameters.notes", "line1\rline2"),
+            "sagemaker.pattern",
+            "spec.hyperParameters[notes]",
+            "value does not match .*; it holds a line break (U+000D), and SageMaker takes none here",
+        ),
+        (
+            _set("hyperParameters", {"max\u2028depth": "5"}),
+            "sagemaker.pattern",
+            "spec.hyperParameters[max\u2028depth]",
+            "keys must be a match for .*; it holds a line break (U+2028), and SageMaker takes none here",
+        ),
+        (
+            _set("outputDataConfig.s3OutputPath", "s3://ml-team-a/churn/output/\x85"),
+            "sagemaker.pattern",
+            "spec.outputDataConfig.s3OutputPath",
+            "is not an s3:// or https:// URI naming a bucket, such as s3://my-bucket/prefix/; it holds a line break (U+0085)",
+        ),
+        (
+            _set("inputDataConfig[0].shuffleConfig", {"seed": 2**63}),
+            "sagemaker.range",
+            "spec.inputDataConfig[0].shuffleConfig.seed",
+            "9223372036854775808 is out of range; SageMaker allows at most 9223372036854775807",
+        ),
+        (
             _set("outputDataConfig.s3OutputPath", "ml-team-a/churn/output/"),
             "sagemaker.pattern",
             "spec.outputDataConfig.s3OutputPath",

@@ -73,17 +73,22 @@ def test_what_the_checks_report_is_not_proven(job: dict[str, Any], field: str, v
     ("value", "proven"),
     [
         ("registry.example/train:1", True),
-        ("registry.example/train:1\r", True),  # the walk looks for line feeds only
         ("registry.example/\ntrain:1", False),
+        # Java's '.' stops at each of its line terminators, not only at a line feed
+        ("registry.example/train:1\r", False),
+        ("registry.example/\x85train:1", False),
+        ("registry.example/\u2028train:1", False),
+        ("registry.example/\u2029train:1", False),
+        ("registry.example/\x0btrain:1", True),  # a vertical tab ends no line in Java
         ("$REGISTRY/train:1", False),
         ("<your registry>/train:1", False),
     ],
 )
-def test_a_free_form_text_field_screens_line_feeds_and_placeholders_in_one_search(
+def test_a_free_form_text_field_screens_line_terminators_and_placeholders_in_one_search(
     job: dict[str, Any], value: str, *, proven: bool
 ) -> None:
-    """``trainingImage`` has the pattern ``.*``: one search for a line feed, ``$`` or
-    ``<`` stands for both checks."""
+    """``trainingImage`` has the pattern ``.*``: one search for a line terminator, ``$``
+    or ``<`` stands for both checks."""
     job["spec"]["algorithmSpecification"]["trainingImage"] = value
     assert _clean(job) is proven
     assert PROOF.holds(job) is proven
@@ -137,10 +142,11 @@ def _string_shapes() -> list[StringShape]:
 
 
 #: Every ASCII character and the Unicode ones where regex dialects part ways: other
-#: scripts' digits and letters, other kinds of numbers, white space, case folding.
+#: scripts' digits and letters, other kinds of numbers, white space, line terminators,
+#: case folding.
 _CHARACTERS = [chr(code) for code in range(128)] + list(
-    "\u00a0\u00b2\u00e9\u0130\u0131\u017f\u01c5\u0300\u0661\u1680\u2028\u2160\u212a"
-    "\u3000\uff10\uff21\U0001d7ce\U0001f600"
+    "\u0085\u00a0\u00b2\u00e9\u0130\u0131\u017f\u01c5\u0300\u0661\u1680\u2028\u2029"
+    "\u2160\u212a\u3000\uff10\uff21\U0001d7ce\U0001f600"
 )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeAlias
 
 from webhook.constraints import messages
+from webhook.constraints.patterns import breaks_line, one_line
 from webhook.constraints.schema import (
     INT32_MAX,
     BoolShape,
@@ -128,8 +129,9 @@ class _Compiler:
         high = shape.max if shape.max is not None else _NO_LIMIT
         enum = shape.enum_set
         rule = "sagemaker.instance-type" if shape.instance_types else "sagemaker.enum"
-        matcher = None if shape.pattern in (".*", ".+") else shape.matcher
-        any_line = shape.pattern in (".*", ".+")  # Java's '.' stops at line ends, as re's does
+        # '.*' asks only for no line terminator: a search finds one faster than a full match.
+        any_line = one_line(shape.pattern, low)
+        matcher = None if any_line else shape.matcher
         constraints = self.constraints
 
         def check(value: Any, trail: Trail, out: list[Finding]) -> None:
@@ -147,7 +149,7 @@ class _Compiler:
             elif enum:
                 if value not in enum:
                     _report(out, rule, trail, messages.enum(value, shape, constraints))
-            elif (any_line and "\n" in value) or (
+            elif (any_line and breaks_line(value)) or (
                 matcher is not None and matcher.fullmatch(value) is None
             ):
                 _report(out, "sagemaker.pattern", trail, messages.pattern(value, shape, sensitive))
@@ -210,8 +212,7 @@ def _nothing(value: Any, trail: Trail, out: list[Finding]) -> None:
 
 
 def _integer(shape: IntShape) -> Check:
-    low = shape.min if shape.min is not None else -_NO_LIMIT
-    high = shape.max if shape.max is not None else _NO_LIMIT
+    low, high = shape.lowest, shape.highest  # a Java long holds no more than 2**63-1
     overflow = INT32_MAX if shape.bits == 32 else _NO_LIMIT
 
     def check(value: Any, trail: Trail, out: list[Finding]) -> None:
@@ -227,14 +228,18 @@ def _integer(shape: IntShape) -> Check:
 
 
 def _map_key(shape: StringShape) -> Callable[[str, Trail, list[Finding]], None]:
+    """A key's check: its length, then its pattern (a line break breaks ``.*`` here too)."""
     low = shape.min or 0
     high = shape.max if shape.max is not None else _NO_LIMIT
-    matcher = None if shape.pattern in (".*", ".+") else shape.matcher
+    any_line = one_line(shape.pattern, low)
+    matcher = None if any_line else shape.matcher
 
     def check(key: str, trail: Trail, out: list[Finding]) -> None:
         if len(key) < low or len(key) > high:
             _report(out, "sagemaker.length", trail, messages.key_length(key, shape), True)
-        elif matcher is not None and matcher.fullmatch(key) is None:
+        elif (any_line and breaks_line(key)) or (
+            matcher is not None and matcher.fullmatch(key) is None
+        ):
             _report(out, "sagemaker.pattern", trail, messages.key_pattern(key, shape), True)
 
     return check

@@ -7,8 +7,10 @@ Values are shown with :func:`webhook.text.show`; a value flagged *sensitive*
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Final
 
+from webhook.constraints.patterns import LINE_TERMINATOR
 from webhook.constraints.schema import (
     INT32_MAX,
     Constraints,
@@ -111,6 +113,7 @@ def pattern(value: str, shape: StringShape, sensitive: bool) -> str:
     shown = "value" if sensitive else show(value)
     hint = PATTERN_HINTS.get(shape.name)
     text = f"{shown} is not {hint}" if hint else f"{shown} does not match {shape.pattern}"
+    text += _java_reading(value, shape)
     if sensitive or shape.name not in HYPHENATED_NAMES or shape.matcher is None:
         return text
     fixed = re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-")
@@ -125,7 +128,27 @@ def key_pattern(key: str, shape: StringShape) -> str:
     """A map key does not match its pattern."""
     hint = PATTERN_HINTS.get(shape.name)
     allowed = hint if hint else f"a match for {shape.pattern}"
-    return f"key {show(key)} is not allowed: keys must be {allowed}"
+    return f"key {show(key)} is not allowed: keys must be {allowed}{_java_reading(key, shape)}"
+
+
+def _java_reading(value: str, shape: StringShape) -> str:
+    """Why a value that looks right breaks its pattern as SageMaker (Java) reads it.
+
+    Said only when it is the whole reason: the value matches once its line breaks
+    are gone, or once its digits are ASCII ones.
+    """
+    if shape.matcher is None:
+        return ""
+    line_break = LINE_TERMINATOR.search(value)
+    if line_break and shape.matcher.fullmatch(LINE_TERMINATOR.sub("", value)):
+        code = ord(line_break.group())
+        return f"; it holds a line break (U+{code:04X}), and SageMaker takes none here"
+    ascii_digits = "".join(
+        str(unicodedata.decimal(char)) if char.isdecimal() else char for char in value
+    )
+    if ascii_digits != value and shape.matcher.fullmatch(ascii_digits):
+        return "; SageMaker takes only the ASCII digits 0-9 here"
+    return ""
 
 
 def int32(value: int) -> str:
@@ -137,8 +160,10 @@ def int32(value: int) -> str:
 
 
 def out_of_range(value: int, shape: IntShape) -> str:
-    """An integer is out of range."""
-    return f"{value} is out of range; SageMaker allows {_bounds(shape.min, shape.max, '').strip()}"
+    """An integer is out of range (of the model's bounds, else of its type's)."""
+    low = shape.lowest if value < shape.lowest else shape.min
+    high = shape.highest if value > shape.highest else shape.max
+    return f"{value} is out of range; SageMaker allows {_bounds(low, high, '').strip()}"
 
 
 def size(count: int, shape: ListShape | MapShape, noun: str) -> str:

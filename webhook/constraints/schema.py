@@ -19,6 +19,8 @@ from typing import Any, Final, Protocol, TypeAlias
 
 import regex
 
+from webhook.constraints.patterns import translate
+
 DATA_FILE: Final = "sagemaker_training_job.json"
 INT32_MAX: Final = 2**31 - 1
 INT64_MAX: Final = 2**63 - 1
@@ -53,6 +55,18 @@ class IntShape:
     bits: int
     min: int | None = None
     max: int | None = None
+
+    @property
+    def lowest(self) -> int:
+        """The least value SageMaker takes: its minimum, within what its type holds."""
+        least: int = -(2 ** (self.bits - 1))
+        return least if self.min is None else max(self.min, least)
+
+    @property
+    def highest(self) -> int:
+        """The greatest value SageMaker takes: its maximum, within what its type holds."""
+        greatest: int = 2 ** (self.bits - 1) - 1
+        return greatest if self.max is None else min(self.max, greatest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,36 +132,19 @@ class Constraints:
         return f"SageMaker API {self.api_version} model in botocore {self.botocore}"
 
 
-# Java's POSIX classes (ASCII in Java): spelled out for `re`.
-_JAVA_POSIX: Final = {"Alnum": "a-zA-Z0-9", "Alpha": "a-zA-Z", "Digit": "0-9"}
-_POSIX_CLASS: Final = re.compile(r"\\p\{(" + "|".join(_JAVA_POSIX) + r")\}")
-
-
-def translate(pattern: str) -> str:
-    """Spell Java's POSIX classes out, inside a character class or not."""
-    out: list[str] = []
-    position = 0
-    for match in _POSIX_CLASS.finditer(pattern):
-        before = pattern[: match.start()]
-        inside = before.count("[") - before.count(r"\[") > before.count("]") - before.count(r"\]")
-        ranges = _JAVA_POSIX[match.group(1)]
-        out += [pattern[position : match.start()], ranges if inside else f"[{ranges}]"]
-        position = match.end()
-    out.append(pattern[position:])
-    return "".join(out)
-
-
 def compile_pattern(pattern: str) -> Matcher:
-    r"""Compile a service-model (Java) pattern for full matching.
+    r"""Compile a service-model (Java) pattern for full matching, with Java's meaning.
 
-    ``re`` handles most patterns and is the faster engine; the few that use
-    Unicode property classes such as ``\p{L}`` (tag keys and values) go to the
-    ``regex`` package, which knows them.
+    The pattern is translated first (:func:`webhook.constraints.patterns.translate`:
+    ``\d`` is ASCII, ``.`` stops at every Java line terminator). ``re`` handles
+    most patterns and is the faster engine; the few that use Unicode property
+    classes such as ``\p{L}`` (tag keys and values) go to the ``regex`` package,
+    which knows them.
     """
-    pattern = translate(pattern)
-    if r"\p{" in pattern:
-        return regex.compile(pattern)  # type: ignore[no-any-return]
-    return re.compile(pattern)
+    translation = translate(pattern)
+    if translation.unicode_properties:
+        return regex.compile(translation.python)  # type: ignore[no-any-return]
+    return re.compile(translation.python)
 
 
 class _Builder:

@@ -13,7 +13,9 @@ apart when the constraints are regenerated. It covers what
   it: types, unknown fields, required fields, lengths, ranges, ``int32``
   overflow, enums, patterns, list and map sizes, map keys; text fields hold
   neither ``$`` nor ``<`` (stricter than the placeholder check, which looks
-  for ``$NAME``, ``${NAME}`` and ``<...>``);
+  for ``$NAME``, ``${NAME}`` and ``<...>``). Patterns are read as Java reads
+  them, by the same translation the walk uses
+  (:func:`webhook.constraints.patterns.translate`), in ECMA-262's dialect;
 * the cross-field rules of :mod:`webhook.constraints.rules` but
   ``spot_max_wait`` (JSON Schema cannot compare two numbers), which runs on
   proven jobs too.
@@ -25,9 +27,8 @@ from collections.abc import Iterable
 from typing import Final
 
 from webhook.constraints.check import FREE_TEXT_FIELDS
+from webhook.constraints.patterns import line_terminators, one_line, translate
 from webhook.constraints.schema import (
-    INT32_MAX,
-    INT64_MAX,
     BoolShape,
     Constraints,
     IntShape,
@@ -36,11 +37,9 @@ from webhook.constraints.schema import (
     Shape,
     StringShape,
     StructShape,
-    translate,
 )
 from webhook.native import Schema, anchored
 
-_INT64_MIN: Final = -(2**63)
 _STRING_MAP: Final = {"type": "object", "additionalProperties": {"type": "string"}}
 
 
@@ -158,10 +157,18 @@ NO_MAX_WAIT: Final = {
 
 
 def regex_of(shape: StringShape) -> str | None:
-    """The shape's pattern for jsonschema-rs (None: no pattern to check)."""
-    if shape.pattern is None or shape.pattern in (".*", ".+"):
+    """The shape's pattern for jsonschema-rs, with Java's meaning.
+
+    None: no pattern to check, or one that only refuses line terminators
+    (:func:`~webhook.constraints.patterns.one_line`), which a screen checks.
+    """
+    if shape.pattern is None or one_line(shape.pattern, shape.min or 0):
         return None
-    return anchored(translate(shape.pattern))
+    return anchored(translate(shape.pattern).ecma)
+
+
+#: Java's line terminators (what its ``.`` stops at), as a class body.
+_LINE_TERMINATORS: Final = line_terminators("ecma")
 
 
 class _Builder:
@@ -180,11 +187,7 @@ class _Builder:
         if isinstance(shape, StringShape):
             return self.string(shape, free)
         if isinstance(shape, IntShape):
-            high = shape.max if shape.max is not None else INT64_MAX
-            if shape.bits == 32:
-                high = min(high, INT32_MAX)
-            low = shape.min if shape.min is not None else _INT64_MIN
-            return {"type": "integer", "minimum": low, "maximum": high}
+            return {"type": "integer", "minimum": shape.lowest, "maximum": shape.highest}
         if isinstance(shape, BoolShape):
             return {"type": "boolean"}
         if isinstance(shape, ListShape):
@@ -223,10 +226,10 @@ class _Builder:
         if regex is not None:
             schema["pattern"] = regex
         # Characters the string must not hold, found in one search (a byte scan, where a
-        # whole-string pattern costs several times more): a line break where the pattern
-        # is '.*' (Java's '.' stops at line ends, as the walk's check does), and where
+        # whole-string pattern costs several times more): a line terminator where the
+        # pattern is '.*' (Java's '.' stops at each, as the walk's check does), and where
         # text is not free, '$' and '<', which start every placeholder.
-        forbidden = "\\n" if shape.pattern in (".*", ".+") else ""
+        forbidden = _LINE_TERMINATORS if one_line(shape.pattern, shape.min or 0) else ""
         if not free:
             forbidden += "$<"
         if forbidden:
@@ -245,13 +248,16 @@ def _bounds(schema: Schema, low: int | None, high: int | None, what: str) -> Sch
 def _key_pattern(shape: StringShape) -> str:
     """The keys a map takes: length and pattern in one regex (draft 4 has no ``propertyNames``).
 
-    Keys are checked for their length and, unless it is ``.*``, their pattern; a
-    key may hold a line break when the pattern is ``.*`` (the walk does not look).
+    A ``.*`` key is one line: its length bounds the repetition of "not a line
+    terminator"; any other pattern gets its length in a lookahead.
     """
-    high = "" if shape.max is None else shape.max
-    size = f"(?s:.){{{shape.min or 0},{high}}}"
-    regex = regex_of(shape)
-    return f"^{size}$" if regex is None else f"^(?={size}$){regex[1:]}"
+    low = shape.min or 0
+    bounds = f"{{{low},{'' if shape.max is None else shape.max}}}"
+    if shape.pattern is None:
+        return f"^(?s:.){bounds}$"
+    if one_line(shape.pattern, low):
+        return f"^[^{_LINE_TERMINATORS}]{bounds}$"
+    return f"^(?=(?s:.){bounds}$)(?:{translate(shape.pattern).ecma})$"
 
 
 def _nullable(schema: Schema) -> Schema:

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.conftest import PROJECT
 from tests.native.corpus import jobs, mutants
 from webhook.engine import Config, review
 from webhook.findings import Decision
 from webhook.policy.load import load_policies
-from webhook.policy.testing import CasesFile
+from webhook.policy.testing import CasesFile, read_case_file
 from webhook.request import Context
 
 FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_dir())
@@ -43,9 +42,9 @@ def _same(job: dict[str, Any], context: Context, config: Config) -> None:
 @pytest.mark.parametrize("folder", FOLDERS, ids=[folder.name for folder in FOLDERS])
 def test_every_case_and_its_mutants_get_the_same_answer(folder: Path) -> None:
     config = Config(policies=load_policies([folder]))
-    cases = CasesFile.model_validate(yaml.safe_load((folder / "tests" / "cases.yaml").read_text()))
+    cases = CasesFile.model_validate(read_case_file(folder / "tests" / "cases.yaml"))
     for case in cases.cases:
-        job = yaml.safe_load((folder / "tests" / case.object).read_text())
+        job = read_case_file(folder / "tests" / case.object)
         metadata = job.get("metadata") or {}
         context = Context(
             "CREATE",

@@ -463,7 +463,7 @@ def test_every_error_of_every_file_is_reported(tmp_path: Path) -> None:
     second = write(
         tmp_path,
         "b.yaml",
-        policy('rules:\n  - id: n\n    kind: naming\n    pattern: "["\n', policy_id="b"),
+        policy('rules:\n  - id: nm\n    kind: naming\n    pattern: "["\n', policy_id="b"),
     )
     third = write(tmp_path, "c.yaml", "id: [\n")
     errors = errors_of(tmp_path)
@@ -520,7 +520,7 @@ def test_unreadable_path_is_an_error_without_position(tmp_path: Path) -> None:
 
 
 def test_read_documents_validates_without_compiling(tmp_path: Path) -> None:
-    file = write(tmp_path, "p.yaml", policy('rules:\n  - {id: n, kind: naming, pattern: "["}\n'))
+    file = write(tmp_path, "p.yaml", policy('rules:\n  - {id: nm, kind: naming, pattern: "["}\n'))
     loaded, errors = read_documents([file])
     assert errors == []
     assert [item.document.id for item in loaded] == ["p"]

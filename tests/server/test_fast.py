@@ -24,7 +24,7 @@ from tests.conftest import EXAMPLES, PROJECT, admission_review
 from tests.native.corpus import jobs, mutants
 from webhook.engine import Config
 from webhook.policy.load import baseline_policy, load_policies
-from webhook.policy.testing import CasesFile
+from webhook.policy.testing import CasesFile, read_case_file
 from webhook.server import admission
 from webhook.server.fast import FastPath
 from webhook.server.wire import parse_request
@@ -52,9 +52,9 @@ def _allowed_as_is(review: dict[str, Any], config: Config) -> bool:
 
 
 def _cases(folder: Path) -> Iterator[tuple[str, dict[str, Any], str]]:
-    cases = CasesFile.model_validate(yaml.safe_load((folder / "tests" / "cases.yaml").read_text()))
+    cases = CasesFile.model_validate(read_case_file(folder / "tests" / "cases.yaml"))
     for case in cases.cases:
-        job = yaml.safe_load((folder / "tests" / case.object).read_text())
+        job = read_case_file(folder / "tests" / case.object)
         metadata = job.get("metadata") if isinstance(job, dict) else None
         namespace = case.namespace or (metadata or {}).get("namespace") or "default"
         yield case.name, job, namespace

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-import orjson
-
 from webhook.cli.report import InputError
-from webhook.yamlio import Document, YAMLProblem, parse_document, parse_documents
+from webhook.yamlio import Document, YAMLProblem, parse_documents, parse_json_document
 
 SUFFIXES: Final = (".yaml", ".yml", ".json")
 STDIN: Final = "-"
@@ -59,33 +57,17 @@ def _walk(directory: Path) -> Iterator[Path]:
 
 
 def parse_source(source: Source, errors: list[InputError]) -> Iterator[Document]:
-    """Yield the non-empty documents of *source*; syntax errors go to *errors*."""
-    if source.file.endswith(".json"):
-        yield from _parse_json(source, errors)
-        return
-    problems: list[YAMLProblem] = []
-    yield from parse_documents(source.file, source.text, problems)
-    errors.extend(InputError(source.file, *problem) for problem in problems)
+    """Yield the non-empty documents of *source*; what cannot be read goes to *errors*.
 
-
-def _parse_json(source: Source, errors: list[InputError]) -> Iterator[Document]:
-    """JSON is YAML, so parse it as YAML for node marks; fall back to a JSON parser.
-
-    The fallback covers JSON that YAML 1.1 reads differently (tabs used as
-    indentation); its findings then carry the document's line only.
+    A ``.json`` file is one document, read as kubectl reads JSON: as YAML for
+    node marks, as JSON where libyaml cannot read it
+    (:mod:`webhook.yamlio.jsonfile`).
     """
     problems: list[YAMLProblem] = []
-    document = parse_document(source.file, 0, source.text, problems)
-    if document is not None:
-        yield document
-        return
-    if not problems:
-        return
-    try:
-        data = orjson.loads(source.text)
-    except orjson.JSONDecodeError as error:
-        errors.append(
-            InputError(source.file, error.lineno, error.colno, f"invalid JSON: {error.msg}")
-        )
-        return
-    yield Document(source.file, data, None, 0)
+    if source.file.endswith(".json"):
+        document = parse_json_document(source.file, source.text, problems)
+        if document is not None:
+            yield document
+    else:
+        yield from parse_documents(source.file, source.text, problems)
+    errors.extend(InputError(source.file, *problem) for problem in problems)

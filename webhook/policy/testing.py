@@ -27,7 +27,10 @@ names a manifest in ``tests/`` and what the policy must decide about it::
         expect: allow
 
 Cases run through :func:`webhook.engine.review` exactly as the webhook and
-``validate`` do, with the folder's policy loaded on its own.
+``validate`` do, with the folder's policy loaded on its own. Case files are
+read as ``validate`` reads manifests (:mod:`webhook.yamlio`: the values
+kubectl sends, so ``lr: 3e-4`` is a number); each holds one document, and a
+file that cannot be read fails its case with ``file:line:column: why``.
 """
 
 from __future__ import annotations
@@ -38,15 +41,49 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonpatch
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from webhook.engine import Config, review
 from webhook.findings import Action, Decision
 from webhook.policy.load import PolicyLoadError, load_policies
 from webhook.request import Context, Operation
+from webhook.yamlio import YAMLProblem, parse_documents
 
 CASES_FILE = Path("tests") / "cases.yaml"
+
+
+class CaseFileError(Exception):
+    """A case file (or ``tests/cases.yaml``) that cannot be read; the message says where."""
+
+
+def read_case_file(path: Path) -> Any:
+    """The data of the single document in *path*, read as ``validate`` reads a manifest."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise CaseFileError(f"{path}: not UTF-8 text: {error.reason}") from None
+    except OSError as error:
+        raise CaseFileError(f"{path}: cannot read: {error.strerror}") from None
+    problems: list[YAMLProblem] = []
+    documents = list(parse_documents(str(path), text, problems))
+    if problems:
+        raise CaseFileError("; ".join(_where(path, problem) for problem in problems))
+    if len(documents) != 1:
+        raise CaseFileError(f"{path}: holds {len(documents)} documents, not one")
+    return documents[0].data
+
+
+def _read_object(path: Path) -> dict[str, Any]:
+    """The object (a mapping) a case names in *path*."""
+    data = read_case_file(path)
+    if not isinstance(data, dict):
+        raise CaseFileError(f"{path}: holds {type(data).__name__} data, not an object")
+    return data
+
+
+def _where(path: Path, problem: YAMLProblem) -> str:
+    line, column, message = problem
+    return f"{path}:{line}:{column}: {message}" if line else f"{path}: {message}"
 
 
 class UserInfo(BaseModel):
@@ -142,8 +179,10 @@ def run_folder(folder: Path) -> list[CaseResult]:
     except PolicyLoadError as error:
         return [CaseResult(name, "", [f"policy does not load: {e}" for e in error.errors])]
     try:
-        cases = CasesFile.model_validate(yaml.safe_load(cases_file.read_text(encoding="utf-8")))
-    except (yaml.YAMLError, ValidationError) as error:
+        cases = CasesFile.model_validate(read_case_file(cases_file))
+    except CaseFileError as error:
+        return [CaseResult(name, "", [str(error)])]
+    except ValidationError as error:
         return [CaseResult(name, "", [f"{cases_file}: {error}"])]
     if not cases.cases:
         return [CaseResult(name, "", [f"{cases_file} has no cases"])]
@@ -151,21 +190,19 @@ def run_folder(folder: Path) -> list[CaseResult]:
     return [_run_case(folder, case, config) for case in cases.cases]
 
 
-def _load(folder: Path, file: str) -> Any:
-    return yaml.safe_load((folder / "tests" / file).read_text(encoding="utf-8"))
-
-
 def _run_case(folder: Path, case: Case, config: Config) -> CaseResult:
     result = CaseResult(str(folder), case.name)
+    tests = folder / "tests"
     try:
-        obj = _load(folder, case.object)
-        old = _load(folder, case.oldObject) if case.oldObject else None
-        expected_patched = _load(folder, case.patched) if case.patched else None
-    except (OSError, yaml.YAMLError) as error:
+        obj = _read_object(tests / case.object)
+        old = _read_object(tests / case.oldObject) if case.oldObject else None
+        expected_patched = _read_object(tests / case.patched) if case.patched else None
+    except CaseFileError as error:
         result.problems.append(f"cannot read a case file: {error}")
         return result
-    metadata = obj.get("metadata") if isinstance(obj, dict) else None
-    namespace = case.namespace or (metadata or {}).get("namespace") or "default"
+    metadata = obj.get("metadata")
+    own_namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+    namespace = case.namespace or own_namespace or "default"
     context = Context(
         case.operation,
         namespace=namespace,

@@ -15,6 +15,7 @@ lists those, so ``format_path`` needs no schema.
 
 from __future__ import annotations
 
+import json
 from typing import Final, TypeAlias
 
 Path: TypeAlias = tuple[str | int, ...]
@@ -36,17 +37,36 @@ MAP_FIELDS: Final = frozenset(
 
 
 def format_path(path: Path) -> str:
-    """Render *path* in the documented notation."""
+    r"""Render *path* in the documented notation.
+
+    A key or field name that is not plain printable text (a line break, a
+    control character, a bracket) is shown quoted and escaped, as JSON writes
+    it (``spec.hyperParameters["bad\nkey"]``): a path is one line in every
+    output, and a reader can tell where the key ends.
+    """
     parts: list[str] = []
     key_next = False
     for step in path:
-        if isinstance(step, int) or key_next:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+            key_next = False
+        elif not _plain(step):
+            parts.append(f"[{json.dumps(step)}]")
+            key_next = False
+        elif key_next:
             parts.append(f"[{step}]")
             key_next = False
         else:
             parts.append(f".{step}" if parts else step)
             key_next = step in MAP_FIELDS
     return "".join(parts)
+
+
+def _plain(step: str) -> bool:
+    return step.isprintable() and not _BRACKETS.intersection(step)
+
+
+_BRACKETS: Final = frozenset("[]")
 
 
 #: Maps whose values may hold secrets: no message, log or report shows them.

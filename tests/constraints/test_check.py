@@ -152,7 +152,7 @@ def test_the_valid_example_passes(job: dict[str, Any], config: Config) -> None:
         (
             _set("hyperParameters", {"max\u2028depth": "5"}),
             "sagemaker.pattern",
-            "spec.hyperParameters[max\u2028depth]",
+            'spec.hyperParameters["max\\u2028depth"]',
             "keys must be a match for .*; it holds a line break (U+2028), and SageMaker takes none here",
         ),
         (

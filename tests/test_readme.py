@@ -43,7 +43,9 @@ def test_every_rule_the_code_emits_is_in_the_catalogue() -> None:
             continue
         text = file.read_text(encoding="utf-8")
         emitted.update(
-            re.findall(r'"((?:crd|k8s|sagemaker|update|policy|cli)\.[a-z0-9-]+)(?<!\.yaml)"', text)
+            re.findall(
+                r'"((?:crd|guard|k8s|sagemaker|update|policy|cli)\.[a-z0-9-]+)(?<!\.yaml)"', text
+            )
         )
         if re.search(r'"placeholder",', text):
             emitted.add("placeholder")

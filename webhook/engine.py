@@ -4,8 +4,14 @@ The CLI, the webhook server and the policy test runner all call
 :func:`review`, so a manifest checked in CI and the same manifest sent by the
 API server get the same answer by construction.
 
-What it does, in the API server's own order:
+What it does, in the API server's own order, after one step of its own:
 
+0. the size gate (:mod:`webhook.constraints.bounds`): a list, map or string over
+   its bound (SageMaker's, else a fixed one) is the whole answer, a denial with
+   one finding each, and nothing else runs, so no job costs more to check than
+   the largest one SageMaker accepts. On UPDATE the stored object is held to
+   the same bounds, after the one test that reads no field (an unchanged spec
+   is allowed, so deletion never gets stuck);
 1. on CREATE, the org defaults of the policies that apply, as a JSON Patch
    (mutating admission runs before the schema check and validation);
 2. on UPDATE, the controller's update rules (``update.*``). An update that
@@ -27,22 +33,27 @@ What it does, in the API server's own order:
 
 Every finding is reported, not the first one. Built-in rules deny by default;
 a policy's ``apiConstraints`` can change that for the jobs it applies to, and
-:attr:`Config.actions` (the operator's setting) overrides both.
+:attr:`Config.actions` (the operator's setting) overrides both. Not the size
+gate's: past those bounds nothing was checked, and SageMaker's API refuses a
+request over its model's bounds anyway.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import jsonpatch
+from jsonpointer import JsonPointer
 
 from webhook.constraints import messages
+from webhook.constraints.bounds import UNCHECKED
 from webhook.constraints.check import SpecChecker, default_checker, find_placeholder
 from webhook.constraints.rules import UNPROVEN, check_rules
+from webhook.constraints.sizes import gate_findings
 from webhook.findings import Action, Decision, Finding
 from webhook.model import API_VERSION, KIND, TrainingJobSpec
 from webhook.model.parse import parse
@@ -50,7 +61,7 @@ from webhook.native import Guard, Proof, Schema
 from webhook.native.builtin import NO_MAX_WAIT, builtin_schema
 from webhook.policy.compiled import EMPTY, PolicySet
 from webhook.policy.subject import Subject, namespace_of
-from webhook.policy.update import DEFAULT_CONTROLLER_USERS, review_update
+from webhook.policy.update import DEFAULT_CONTROLLER_USERS, review_update, spec_unchanged
 from webhook.request import Context, Operation
 
 __all__ = [
@@ -61,6 +72,8 @@ __all__ = [
     "builtin_proof",
     "check_object",
     "clean_create",
+    "oversized",
+    "patched",
     "review",
 ]
 
@@ -85,6 +98,10 @@ class Config:
     native: bool = True
     """Let the native proof (:mod:`webhook.native`) skip the checks it proves find
     nothing; False runs every check in Python (the reference the tests hold it to)."""
+    gate: bool = True
+    """Check sizes first and deny what is over its bound unchecked
+    (:mod:`webhook.constraints.bounds`); False checks a job of any size in full, at any
+    cost (the reference the tests hold the gate to, never for others' input)."""
     controller_users: frozenset[str] = DEFAULT_CONTROLLER_USERS
     """Kubernetes user names of the ACK controller. On UPDATE, only their requests may fill
     in late-initialized fields without that counting as a spec change."""
@@ -116,26 +133,37 @@ def review(
     """
     if context.operation in ("DELETE", "CONNECT"):
         return Decision()
+    stored = old if context.operation == "UPDATE" else None
+    if stored is not None and spec_unchanged(stored, obj):
+        return NOTHING
+    proven: bool | None = config.native and builtin_proof(config.checker).holds(obj)
+    if config.gate:
+        over = gate_findings(obj, config.checker, proven=bool(proven))
+        if not over and stored is not None:
+            over = [_in_stored(finding) for finding in gate_findings(stored, config.checker)]
+        if over:
+            return Decision(tuple(over))
     findings: list[Finding] = []
     patch: list[dict[str, Any]] = []
-    if context.operation == "UPDATE" and old is not None:
+    if stored is not None:
         by_controller = context.user is not None and context.user in config.controller_users
-        update = review_update(old, obj, by_controller=by_controller)
+        update = review_update(stored, obj, by_controller=by_controller)
         if update.spec_unchanged:
             return Decision(update.findings)
         findings.extend(update.findings)
     actions: Mapping[str, Action] = config.actions
     if not config.policies:
-        findings.extend(check_object(obj, config.checker, native=config.native))
+        findings.extend(check_object(obj, config.checker, native=config.native, proven=proven))
     else:
         subject = Subject.of(obj, context, old)
         selection = config.policies.select(subject)
         if context.operation == "CREATE" and config.mutate:
             patch = selection.patch(obj, subject)
             if patch:
-                obj = jsonpatch.apply_patch(obj, patch)
+                obj = patched(obj, patch)
                 subject = Subject.of(obj, context, old)
-        findings.extend(check_object(obj, config.checker, native=config.native))
+                proven = None
+        findings.extend(check_object(obj, config.checker, native=config.native, proven=proven))
         evaluation = selection.evaluate(subject, native=config.native)
         findings.extend(evaluation.findings)
         if evaluation.api_actions:
@@ -146,6 +174,51 @@ def review(
     if actions:
         findings = [_override(finding, actions) for finding in findings]
     return Decision(tuple(findings), tuple(patch))
+
+
+def oversized(obj: Mapping[str, Any], config: Config) -> tuple[Finding, ...]:
+    """The size gate's findings on *obj* (:mod:`webhook.constraints.bounds`); () when it fits.
+
+    For a caller that walks the job without :func:`review` (the defaults of ``/mutate``).
+    """
+    if not config.gate:
+        return ()
+    proven = config.native and builtin_proof(config.checker).holds(obj)
+    return tuple(gate_findings(obj, config.checker, proven=proven))
+
+
+def _in_stored(finding: Finding) -> Finding:
+    """A finding of the gate on the stored object (``oldObject``), said to be about it."""
+    return Finding(
+        finding.rule,
+        finding.path,
+        f"in the stored object (oldObject), {finding.where or 'the object'} "
+        f"{finding.message.removesuffix(UNCHECKED)}: no update of it is checked; delete the "
+        "TrainingJob and create it again",
+        on_key=finding.on_key,
+    )
+
+
+def patched(obj: Mapping[str, Any], patch: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """*obj* with *patch* applied, copying only the objects and lists on its paths.
+
+    A deep copy would cost as much as walking the whole object, ``metadata``
+    members no check reads (and the size gate does not bound) included.
+    """
+    root = dict(obj)
+    owned = {id(root)}
+    for operation in patch:
+        node: Any = root
+        for part in JsonPointer(operation["path"]).parts[:-1]:
+            key: str | int = int(part) if isinstance(node, list) else part
+            child = node[key]
+            if id(child) not in owned:
+                child = dict(child) if isinstance(child, dict) else list(child)
+                node[key] = child
+                owned.add(id(child))
+            node = child
+    result: dict[str, Any] = jsonpatch.apply_patch(root, list(patch), in_place=True)
+    return result
 
 
 def _root_causes(findings: list[Finding]) -> list[Finding]:
@@ -161,7 +234,12 @@ def _root_causes(findings: list[Finding]) -> list[Finding]:
 
 
 def check_object(
-    obj: Mapping[str, Any], checker: SpecChecker, *, full: bool = False, native: bool = True
+    obj: Mapping[str, Any],
+    checker: SpecChecker,
+    *,
+    full: bool = False,
+    native: bool = True,
+    proven: bool | None = None,
 ) -> list[Finding]:
     """Return every finding of the built-in checks on *obj*, all denying.
 
@@ -173,9 +251,11 @@ def check_object(
     something that does not fit the CRD's types, or when the object's top
     level or metadata is anything but plain. *full* always runs the walk and
     the model (the reference the tests hold the fast paths to); *native*
-    False skips the proof.
+    False skips the proof; *proven* is its answer when the caller has it.
     """
-    if native and not full and builtin_proof(checker).holds(obj):
+    if proven is None:
+        proven = native and not full and builtin_proof(checker).holds(obj)
+    if native and not full and proven:
         return check_rules(obj["spec"], UNPROVEN)
     spec = obj.get("spec")
     spec_findings: list[Finding] = []

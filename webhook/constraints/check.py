@@ -61,7 +61,8 @@ def find_placeholder(value: str) -> str | None:
     return match.group(0) if match else None
 
 
-def _flatten(trail: Trail) -> Path:
+def flatten(trail: Trail) -> Path:
+    """The path a trail leads to."""
     steps: list[str | int] = []
     while trail is not None:
         trail, step = trail
@@ -72,7 +73,7 @@ def _flatten(trail: Trail) -> Path:
 def _report(
     out: list[Finding], rule: str, trail: Trail, message: str, on_key: bool = False
 ) -> None:
-    out.append(Finding(rule, _flatten(trail), message, on_key=on_key))
+    out.append(Finding(rule, flatten(trail), message, on_key=on_key))
 
 
 class _Compiler:

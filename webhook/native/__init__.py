@@ -127,8 +127,11 @@ def conjunction(schemas: Sequence[Schema]) -> Schema:
             merged["properties"] = {name: conjunction(each) for name, each in members.items()}
         plain = [merged]
     arrays = [part for part in rest if _array(part)]
-    if len(arrays) > 1:
-        rest = [part for part in rest if not _array(part)] + [_arrays(arrays)]
+    if arrays:
+        # First: jsonschema-rs checks the members of an allOf in order, so a list over its
+        # maxItems fails here before a member such as ``contains`` reads every item.
+        merged_arrays = _arrays(arrays) if len(arrays) > 1 else arrays[0]
+        rest = [merged_arrays, *(part for part in rest if not _array(part))]
     rest = _screens_merged(rest)
     parts = plain + rest
     return parts[0] if len(parts) == 1 else {"allOf": parts}

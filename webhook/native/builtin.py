@@ -7,7 +7,10 @@ apart when the constraints are regenerated. It covers what
 
 * the top level and ``metadata`` are as plain as ``_plain`` wants, so the
   typed model could only agree (``status`` present, a null label, a missing
-  ``name``: not proven, the exact checks run);
+  ``name``: not proven, the exact checks run), and the members of ``metadata``
+  that checks read are within the size gate's bounds
+  (:mod:`webhook.constraints.bounds`), as the spec is within the model's: a job
+  proven here is one the gate has nothing to say about;
 * ``metadata.name`` is a Kubernetes name;
 * every ``spec`` value fits its SageMaker shape exactly as the walk checks
   it: types, unknown fields, required fields, lengths, ranges, ``int32``
@@ -26,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from webhook.constraints.bounds import CHARS, ENTRIES
 from webhook.constraints.check import FREE_TEXT_FIELDS
 from webhook.constraints.patterns import line_terminators, one_line, translate
 from webhook.constraints.schema import (
@@ -40,7 +44,14 @@ from webhook.constraints.schema import (
 )
 from webhook.native import Schema, anchored
 
-_STRING_MAP: Final = {"type": "object", "additionalProperties": {"type": "string"}}
+_TEXT: Final = {"type": "string", "maxLength": CHARS}
+#: ``labels`` and ``annotations`` within the size gate's bounds (:mod:`webhook.constraints.bounds`).
+_STRING_MAP: Final = {
+    "type": "object",
+    "maxProperties": ENTRIES,
+    "patternProperties": {f"^[\\s\\S]{{0,{CHARS}}}$": _TEXT},
+    "additionalProperties": False,
+}
 
 
 def builtin_schema(
@@ -72,11 +83,11 @@ def builtin_schema(
                         "maxLength": 253,
                         "pattern": anchored(name_pattern),
                     },
-                    "generateName": {"type": "string"},
-                    "namespace": {"type": "string"},
+                    "generateName": _TEXT,
+                    "namespace": _TEXT,
                     "labels": _STRING_MAP,
                     "annotations": _STRING_MAP,
-                    "finalizers": {"type": "array", "items": {"type": "string"}},
+                    "finalizers": {"type": "array", "maxItems": ENTRIES, "items": _TEXT},
                 },
             },
             "spec": spec,

@@ -10,6 +10,11 @@ UPDATE follows the controller's rules (no defaults); DELETE is always
 allowed. Requests for other kinds, the status subresource or CONNECT are
 allowed and noted: a webhook registered too widely must not block unrelated
 resources.
+
+An answer stays small whatever comes in: the engine's size gate bounds the
+findings (:mod:`webhook.constraints.bounds`), the denial message lists the
+first of them and says how many more there are, and the warnings stay within
+the API server's limits.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from webhook.engine import Config, review
+from webhook.engine import Config, oversized, review
 from webhook.findings import Action, Finding
 from webhook.model import GROUP, KIND
 from webhook.policy.subject import Subject
@@ -33,6 +38,21 @@ from webhook.server.wire import API_VERSION, AdmissionRequest
 # truncates each warning to 256 runes once the total passes 4096: stay within both.
 WARNING_CHARS: Final = 256
 WARNINGS_TOTAL_CHARS: Final = 4096
+
+# The denial message lists the first violations and says how many more there are: kubectl
+# prints it whole, and a job can have thousands. With the warnings, the answer stays under
+# 64 KiB however many findings there are, even if every character took six bytes of JSON.
+MESSAGE_LINES: Final = 20
+"""Violations a denial message lists."""
+LINE_CHARS: Final = 512
+"""Longest line of a denial message (longer messages are cut, their rule id kept)."""
+MESSAGE_CHARS: Final = 5000
+"""Longest denial message, the line that says how many more there are aside."""
+NAME_CHARS: Final = 253
+"""Longest namespace or name a message shows: the longest Kubernetes name."""
+UID_CHARS: Final = 128
+"""Longest uid an answer echoes. The API server sends a UUID (36 characters): a longer one
+comes from another caller, who gets it cut rather than a large answer."""
 
 
 Outcome = Literal["allowed", "denied", "warned", "ignored", "error"]
@@ -51,7 +71,8 @@ class Answer:
     warnings: tuple[str, ...] = ()
     patch: tuple[dict[str, Any], ...] = ()
     findings: tuple[Finding, ...] = field(default=())
-    """Every finding (for metrics and the decision log)."""
+    """Every finding (for metrics and the decision log): a bounded number, as the size gate
+    denies a job too large to check with one finding per oversized list, map or string."""
 
 
 ALLOWED: Final = Answer(True, "allowed")
@@ -152,7 +173,7 @@ def mutate(
     obj = _object_of(request)
     if isinstance(obj, Answer):
         return obj
-    if not config.policies:
+    if not config.policies or oversized(obj, config):  # /validate denies what is too large
         return ALLOWED
     subject = Subject.of(obj, context_of(request, labels))
     patch = config.policies.select(subject).patch(obj, subject)
@@ -160,19 +181,45 @@ def mutate(
 
 
 def denial_message(request: AdmissionRequest, denials: Sequence[Finding]) -> str:
-    """Every denial with its path, in one message kubectl prints as it is."""
-    name = request.get("name") or object_name(request.get("object"))
-    namespace = request.get("namespace")
+    """The denials with their paths, in one message kubectl prints as it is.
+
+    The first :data:`MESSAGE_LINES` of them, within :data:`MESSAGE_CHARS`, and
+    how many more there are: ``trainingjob-guard validate`` lists them all.
+    """
+    name = _cut(request.get("name") or object_name(request.get("object")), NAME_CHARS)
+    namespace = _cut(request.get("namespace") or "", NAME_CHARS)
     where = f"{namespace}/{name}" if namespace else name
     count = len(denials)
-    lines = [f"TrainingJob {where} has {count} violation{'s' if count != 1 else ''}:"]
-    lines.extend(
-        f"- {finding.where}: {finding.message} [{finding.rule}]"
-        if finding.where
-        else f"- {finding.message} [{finding.rule}]"
-        for finding in denials
-    )
+    lines = [f"TrainingJob {where} has {count} violation{_plural(count)}:"]
+    size = len(lines[0])
+    for index, finding in enumerate(denials):
+        line = _line(finding)
+        size += len(line) + 1
+        if index == MESSAGE_LINES or size > MESSAGE_CHARS:
+            more = count - index
+            lines.append(
+                f"... and {more} more violation{_plural(more)} "
+                "(trainingjob-guard validate shows all)"
+            )
+            break
+        lines.append(line)
     return "\n".join(lines)
+
+
+def _plural(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _line(finding: Finding) -> str:
+    """``- path: message [rule]``, the message cut to fit :data:`LINE_CHARS`."""
+    end = f" [{finding.rule[:NAME_CHARS]}]"
+    text = f"- {finding.where}: {finding.message}" if finding.where else f"- {finding.message}"
+    return _cut(text, LINE_CHARS - len(end)) + end
+
+
+def _cut(text: str, limit: int) -> str:
+    """*text*, or its first *limit* characters ending with ``...``."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def object_name(obj: dict[str, Any] | None) -> str:
@@ -208,6 +255,7 @@ _ALLOWED_TAIL: Final = b',"allowed":true}}'
 
 def response(uid: str, answer: Answer) -> bytes:
     """The AdmissionReview the API server reads, as JSON."""
+    uid = uid[:UID_CHARS]
     if answer.allowed and not answer.warnings and not answer.patch:  # most answers
         return _ALLOWED_HEAD + orjson.dumps(uid) + _ALLOWED_TAIL
     body: dict[str, Any] = {"uid": uid, "allowed": answer.allowed}

@@ -23,6 +23,12 @@ The expression must yield a boolean: true means the object is fine. A rule
 whose expression fails at run time (a missing field: guard with ``has()``)
 yields a finding that says so, with the rule's action: a rule that cannot be
 evaluated never lets an object through silently.
+
+The first evaluation converts ``object`` and ``oldObject`` whole, whatever the
+expression reads. The engine's size gate (:mod:`webhook.constraints.bounds`)
+bounds all of them but the members of ``metadata`` no other check reads
+(``managedFields`` ...): those are held to the gate's fixed bounds here, and a
+job beyond them is not evaluated (a finding says so, as above).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from typing import Any, Final
 
 from cel_expr_python import cel
 
+from webhook.constraints.bounds import CHARS, DEPTH, ENTRIES, VALUES, fits
 from webhook.policy.model import CelRule
 from webhook.policy.rules import Check, RuleConfigError, Violation, parse_field
 from webhook.policy.subject import Subject
@@ -39,6 +46,22 @@ from webhook.policy.subject import Subject
 VARIABLES: Final = ("object", "oldObject", "request", "params", "namespaceObject")
 _ENV: Final = cel.NewEnv(variables=dict.fromkeys(VARIABLES, cel.Type.DYN))
 _ACTIVATION_KEY: Final = "cel.activation"
+_FITS_KEY: Final = "cel.fits"
+_TOO_LARGE: Final = (
+    "the expression was not evaluated: metadata holds more than trainingjob-guard reads "
+    f"(a list or map of over {ENTRIES} entries, a string of over {CHARS} characters, "
+    f"over {DEPTH} levels of nesting or {VALUES} values in all)"
+)
+
+
+def _fits(subject: Subject) -> bool:
+    """True when the object's and the old object's ``metadata`` are within the gate's bounds."""
+    cache = subject.scratch
+    found = cache.get(_FITS_KEY)
+    if found is None:
+        found = all(fits(obj.get("metadata"), depth=1) for obj in (subject.obj, subject.old) if obj)
+        cache[_FITS_KEY] = found
+    return bool(found)
 
 
 def _compile(source: str, field: str, want: Any) -> Any:
@@ -96,6 +119,9 @@ def compile_rule(rule: CelRule, params: Mapping[str, Any]) -> Check:
     path = parse_field(rule.fieldPath) if rule.fieldPath else ()
 
     def check(subject: Subject) -> Iterator[Violation]:
+        if not _fits(subject):
+            yield Violation(path, _TOO_LARGE)
+            return
         bindings = activation(subject, params)
         value = program.eval(bindings)
         if value.type() == cel.Type.ERROR:

@@ -1,0 +1,330 @@
+"""The size gate: a job's sizes, checked before anything walks it.
+
+Every check costs time in proportion to what a job holds, and so does an
+answer that lists every problem: a job whose ``inputDataConfig`` holds a
+million empty items is 2.9 MiB, under the API server's 3 MiB limit for a
+request, and checking it item by item took seconds and answered with two
+million findings. The gate makes the work proportional to what SageMaker
+accepts instead. It looks only at sizes, takes ``len()`` of a list, map or
+string before anything else, and descends only into what is within its bound:
+
+* where SageMaker's model gives the bound: the size of lists and maps (20
+  input channels, 100 hyperparameters, 50 tags ...) and the length of
+  strings and map keys, reported as the full checks report them
+  (``sagemaker.list-size``, ``sagemaker.map-size``, ``sagemaker.length``);
+* elsewhere, fixed bounds far beyond any real job (``guard.too-large``):
+  :data:`ENTRIES`, :data:`CHARS`, :data:`DEPTH`, and in all :data:`VALUES` and
+  :data:`UNKNOWN_FIELDS`. They cover the CRD's top level, the members of
+  ``metadata`` that checks read (:data:`READ_METADATA`), ``status``, fields
+  the CRD does not define and values of the wrong type (which the typed model
+  reports, CEL rules read and the secrets scan walks).
+
+One finding per oversized list, map or string, and nothing under it is
+looked at. :func:`webhook.engine.review` denies a job with any such finding
+and checks nothing else: the gate is the whole answer then.
+
+The other members of ``metadata`` (``managedFields``, ``ownerReferences``,
+``uid`` ...) belong to the API server and no check reads them; CEL rules,
+which convert the whole object, bound them themselves with :func:`fits`.
+
+Two native proofs state every bound here but the two totals, and refuse all
+that those count but the members of ``metadata``, which cannot reach them
+alone: the proof of the built-in checks (:mod:`webhook.native.builtin`) and the
+gate's own (:mod:`webhook.constraints.sizes`). The walk runs only for a job
+neither holds for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeAlias
+
+from webhook.constraints import messages
+from webhook.constraints.check import Trail, flatten
+from webhook.constraints.schema import (
+    Constraints,
+    ListShape,
+    MapShape,
+    Shape,
+    StringShape,
+    StructShape,
+)
+from webhook.findings import Finding
+from webhook.paths import SENSITIVE_MAPS
+
+RULE: Final = "guard.too-large"
+"""The rule id of a fixed bound (where SageMaker's model gives none)."""
+
+ENTRIES: Final = 1_000
+"""Items of a list or entries of a map where the model sets no bound (labels, annotations,
+finalizers, status, values of fields the CRD does not define)."""
+CHARS: Final = 262_144
+"""Characters of a string or map key where the model sets no length: Kubernetes' limit for
+all of an object's annotations together (``TotalAnnotationSizeLimitB`` in apimachinery), so
+no annotation the API server stores is longer."""
+DEPTH: Final = 32
+"""Levels of nesting below the object's top (SageMaker's deepest field is 7 levels down)."""
+VALUES: Final = 10_000
+"""List items and map entries in all, outside the fields the model bounds."""
+UNKNOWN_FIELDS: Final = 100
+"""Fields the CRD does not define, in all: each one costs a did-you-mean search."""
+
+READ_METADATA: Final = ("name", "generateName", "namespace", "labels", "annotations", "finalizers")
+"""The members of ``metadata`` that checks read (the typed model's)."""
+
+#: What every finding of the gate adds: the rest of the job waits for the sizes.
+UNCHECKED: Final = "; nothing else is checked until it fits"
+
+
+_SCALARS: Final = frozenset({int, float, bool, type(None)})
+
+
+class _ExhaustedError(Exception):
+    """A total ran out: the walk stops there."""
+
+
+class _Walk:
+    """The findings so far and what is left of the totals."""
+
+    __slots__ = ("fields", "out", "values")
+
+    def __init__(self) -> None:
+        self.out: list[Finding] = []
+        self.values = VALUES
+        self.fields = UNKNOWN_FIELDS
+
+    def report(self, rule: str, trail: Trail, message: str, on_key: bool = False) -> None:
+        self.out.append(Finding(rule, flatten(trail), message + UNCHECKED, on_key=on_key))
+
+    def spend(self, count: int, trail: Trail) -> None:
+        """Count *count* more values outside the model's bounds; stop when they run out."""
+        self.values -= count
+        if self.values < 0:
+            self.report(
+                RULE,
+                trail,
+                f"takes the job past {VALUES} list items and map entries "
+                "in all outside the fields SageMaker's model bounds",
+            )
+            raise _ExhaustedError
+
+    def unknown(self, trail: Trail) -> None:
+        """Count one more field the CRD does not define; stop when they run out."""
+        self.fields -= 1
+        if self.fields < 0:
+            self.report(
+                RULE,
+                trail,
+                f"takes the job past {UNKNOWN_FIELDS} fields the TrainingJob CRD does not define",
+            )
+            raise _ExhaustedError
+
+
+Check: TypeAlias = Callable[[Any, Trail, int, _Walk], None]
+
+
+def _too_many(count: int, bound: int) -> str:
+    return f"has {count} entries; at most {bound} are checked where SageMaker's model sets no bound"
+
+
+def _too_long(length: int, what: str = "") -> str:
+    return (
+        f"{what}is {length} characters long; at most {CHARS} are checked where SageMaker's "
+        "model sets no length"
+    )
+
+
+def _any(value: Any, trail: Trail, depth: int, walk: _Walk) -> None:
+    """The fixed bounds, for a value the model does not describe (or of another type)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return
+    if kind is str or kind is bytes:
+        if len(value) > CHARS:
+            walk.report(RULE, trail, _too_long(len(value)))
+        return
+    if kind is dict or isinstance(value, Mapping):
+        items: Any = value.items()
+    elif kind is list or isinstance(value, tuple | set | frozenset):
+        items = enumerate(value)
+    else:
+        return  # a date, or another value with no size
+    count = len(value)
+    if count > ENTRIES:
+        walk.report(RULE, trail, _too_many(count, ENTRIES))
+        return
+    if count and depth >= DEPTH:
+        walk.report(RULE, trail, f"is nested more than {DEPTH} levels deep")
+        return
+    walk.spend(count, trail)
+    for key, item in items:
+        if type(key) is str and len(key) > CHARS:
+            walk.report(RULE, (trail, key), _too_long(len(key), "key "), on_key=True)
+        else:
+            _any(item, (trail, key), depth + 1, walk)
+
+
+def _fields(members: Mapping[str, Check]) -> Check:
+    """An object with named fields: the fields the CRD does not define count towards a total."""
+    known = len(members)
+
+    def check(value: Any, trail: Trail, depth: int, walk: _Walk) -> None:
+        if type(value) is not dict:
+            _any(value, trail, depth, walk)
+            return
+        extra = len(value) - known
+        if extra > walk.fields:  # that many are unknown whatever the names: no need to read them
+            walk.report(
+                RULE,
+                trail,
+                f"has {len(value)} fields, at least {extra} of them not defined by the CRD; "
+                f"at most {UNKNOWN_FIELDS} such fields are checked",
+            )
+            return
+        for name, item in value.items():
+            member = members.get(name)
+            if member is None:
+                walk.unknown((trail, name))
+                _any(item, (trail, name), depth + 1, walk)
+            elif item is not None:
+                member(item, (trail, name), depth + 1, walk)
+
+    return check
+
+
+class _Compiler:
+    """Turns shapes into size checks, once per (shape, sensitive)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[str, bool], Check] = {}
+
+    def check(self, shape: Shape, *, sensitive: bool = False) -> Check:
+        key = (shape.name, sensitive)
+        if key not in self.cache:
+            self.cache[key] = self._compile(shape, sensitive)
+        return self.cache[key]
+
+    def _compile(self, shape: Shape, sensitive: bool) -> Check:
+        if isinstance(shape, StringShape):
+            return _string(shape, sensitive)
+        if isinstance(shape, StructShape):
+            return _fields({name: self.check(m.shape) for name, m in shape.members.items()})
+        if isinstance(shape, ListShape):
+            return self._list(shape)
+        if isinstance(shape, MapShape):
+            return self._map(shape)
+        return _any  # a number or a boolean: only another type has a size
+
+    def _list(self, shape: ListShape) -> Check:
+        member = self.check(shape.member)
+        high = shape.max
+
+        def check(value: Any, trail: Trail, depth: int, walk: _Walk) -> None:
+            if type(value) is not list:
+                _any(value, trail, depth, walk)
+                return
+            count = len(value)
+            if high is None:
+                if count > ENTRIES:
+                    walk.report(RULE, trail, _too_many(count, ENTRIES))
+                    return
+                walk.spend(count, trail)
+            elif count > high:
+                walk.report("sagemaker.list-size", trail, messages.size(count, shape, "item"))
+                return
+            for index, item in enumerate(value):
+                if item is not None:
+                    member(item, (trail, index), depth + 1, walk)
+
+        return check
+
+    def _map(self, shape: MapShape) -> Check:
+        plain = self.check(shape.value)
+        secret = self.check(shape.value, sensitive=True)
+        high = shape.max
+        key_high = shape.key.max
+
+        def check(value: Any, trail: Trail, depth: int, walk: _Walk) -> None:
+            if type(value) is not dict:
+                _any(value, trail, depth, walk)
+                return
+            count = len(value)
+            if high is None:
+                if count > ENTRIES:
+                    walk.report(RULE, trail, _too_many(count, ENTRIES))
+                    return
+                walk.spend(count, trail)
+            elif count > high:
+                walk.report("sagemaker.map-size", trail, messages.size(count, shape, "entry"))
+                return
+            values = secret if trail is not None and trail[1] in SENSITIVE_MAPS else plain
+            for key, item in value.items():
+                entry = (trail, key)
+                if type(key) is str and len(key) > (CHARS if key_high is None else key_high):
+                    if key_high is None:
+                        walk.report(RULE, entry, _too_long(len(key), "key "), on_key=True)
+                    else:
+                        message = messages.key_length(key, shape.key)
+                        walk.report("sagemaker.length", entry, message, on_key=True)
+                elif item is not None:
+                    values(item, entry, depth + 1, walk)
+
+        return check
+
+
+def _string(shape: StringShape, sensitive: bool) -> Check:
+    """A string's length: the model's maximum, else (an enum) :data:`CHARS`."""
+    high = shape.max
+
+    def check(value: Any, trail: Trail, depth: int, walk: _Walk) -> None:
+        if type(value) is not str:
+            _any(value, trail, depth, walk)
+        elif high is None:
+            if len(value) > CHARS:
+                walk.report(RULE, trail, _too_long(len(value)))
+        elif len(value) > high:
+            walk.report("sagemaker.length", trail, messages.length(value, shape, sensitive))
+
+    return check
+
+
+def _metadata(value: Any, trail: Trail, depth: int, walk: _Walk) -> None:
+    """The members of ``metadata`` that checks read; the API server's own are left alone."""
+    if type(value) is not dict:
+        _any(value, trail, depth, walk)
+        return
+    for name in READ_METADATA:
+        item = value.get(name)
+        if item is not None:
+            _any(item, (trail, name), depth + 1, walk)
+
+
+class SizeGate:
+    """The compiled size checks of a whole TrainingJob; build once, call per object."""
+
+    def __init__(self, constraints: Constraints) -> None:
+        spec = _Compiler().check(constraints.root)
+        self._check = _fields(
+            {"apiVersion": _any, "kind": _any, "metadata": _metadata, "spec": spec, "status": _any}
+        )
+
+    def __call__(self, obj: Any) -> list[Finding]:
+        """One finding per list, map or string of *obj* over its bound; empty when none is."""
+        walk = _Walk()
+        with contextlib.suppress(_ExhaustedError):
+            self._check(obj, None, 0, walk)
+        return walk.out
+
+
+def fits(value: Any, depth: int = 0) -> bool:
+    """True when *value* is within the fixed bounds (for a walker of what the gate leaves).
+
+    *depth* is how deep *value* is in its object.
+    """
+    walk = _Walk()
+    try:
+        _any(value, None, depth, walk)
+    except _ExhaustedError:
+        return False
+    return not walk.out

@@ -11,6 +11,11 @@ CRD's ``spec`` schema, and keeps every shape the CRD exposes, under the CRD's
 field names (ACK renames acronyms: ``RoleArn`` -> ``roleARN``, ``S3Uri`` ->
 ``s3URI``; names match case-insensitively).
 
+The CRD comes from a checkout of the ACK sagemaker-controller at the pinned tag
+(ACK_TAG) named by $TRAININGJOB_GUARD_ACK_DIR (default ``../shared/ack`` beside
+the project), or from ``--crd``; without it the script says what to set and
+exits 2.
+
 Usage:
     python scripts/generate_constraints.py            # rewrite the data file
     python scripts/generate_constraints.py --check    # exit 1 if it is stale
@@ -22,6 +27,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -36,8 +42,14 @@ ROOT_SHAPE = "CreateTrainingJobRequest"
 
 PROJECT = Path(__file__).resolve().parent.parent
 OUTPUT = PROJECT / "webhook" / "constraints" / "sagemaker_training_job.json"
-CRD = PROJECT.parent / "shared/ack/config/crd/bases/sagemaker.services.k8s.aws_trainingjobs.yaml"
 CACHE = PROJECT / ".cache" / "botocore"
+
+# The ACK data, located as the tests locate it (tests/conftest.py; a test keeps the two equal).
+ACK_DIR_VARIABLE = "TRAININGJOB_GUARD_ACK_DIR"
+ACK_REPOSITORY = "github.com/aws-controllers-k8s/sagemaker-controller"
+ACK_TAG = "v1.9.1"
+ACK_DEFAULT = PROJECT.parent / "shared" / "ack"
+CRD_IN_ACK = "config/crd/bases/sagemaker.services.k8s.aws_trainingjobs.yaml"
 
 # Shapes whose enum is a list of instance types: AWS adds types often, so these
 # get their own rule id that a platform team can downgrade to a warning.
@@ -78,6 +90,12 @@ def read_service_model(wheel: Path) -> tuple[Json, str]:
     with zipfile.ZipFile(wheel) as archive:
         raw = archive.read(MODEL_MEMBER)
     return json.loads(gzip.decompress(raw)), hashlib.sha256(raw).hexdigest()
+
+
+def ack_crd() -> Path:
+    """The TrainingJob CRD in the ACK checkout that $TRAININGJOB_GUARD_ACK_DIR names."""
+    configured = os.environ.get(ACK_DIR_VARIABLE)
+    return (Path(configured) if configured else ACK_DEFAULT) / CRD_IN_ACK
 
 
 def read_crd_spec(path: Path) -> Json:
@@ -192,11 +210,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     parser.add_argument("--wheel", type=Path, help="a botocore wheel (default: download)")
-    parser.add_argument("--crd", type=Path, default=CRD, help="the ACK TrainingJob CRD")
+    parser.add_argument(
+        "--crd",
+        type=Path,
+        help=f"the ACK TrainingJob CRD (default: the one in ${ACK_DIR_VARIABLE}, or ../shared/ack)",
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
+    crd: Path = args.crd or ack_crd()
+    if not crd.is_file():
+        print(
+            f"error: no TrainingJob CRD at {crd}: set {ACK_DIR_VARIABLE} to a checkout of "
+            f"{ACK_REPOSITORY} at {ACK_TAG} (default ../shared/ack), or pass --crd",
+            file=sys.stderr,
+        )
+        return 2
     wheel = args.wheel or fetch_wheel(BOTOCORE_VERSION, CACHE)
-    text = generate(wheel, args.crd)
+    text = generate(wheel, crd)
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
         if current != text:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import PROJECT, UNIT_TESTDATA
+from tests.conftest import PROJECT, AckData
 from webhook.engine import Config, Context, review
 from webhook.findings import Decision
 from webhook.policy.load import load_policies
@@ -159,11 +159,6 @@ def smuggled(old: dict[str, Any]) -> dict[str, Any]:
     return new
 
 
-def _ack(path: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((UNIT_TESTDATA / path).read_text())
-    return data
-
-
 def update_by(user: str | None) -> Context:
     return Context("UPDATE", namespace="team-a", user=user, groups=("team-a-developers",))
 
@@ -227,10 +222,10 @@ def test_a_late_initialized_value_reaches_the_built_in_checks(config: Config) ->
 
 @pytest.mark.parametrize("path", sorted(LATE_INITIALIZED), ids=".".join)
 def test_each_late_initialized_field_added_by_a_user_is_a_change(
-    config: Config, path: tuple[str, ...]
+    ack: AckData, config: Config, path: tuple[str, ...]
 ) -> None:
-    old = _ack("readone/desired/after_create_inprogress.yaml")
-    filled = _ack("readone/observed/late_initialize.yaml")
+    old = ack.unit_test_manifest("readone/desired/after_create_inprogress.yaml")
+    filled = ack.unit_test_manifest("readone/observed/late_initialize.yaml")
     parent = old
     for step in path[:-1]:
         parent = parent.setdefault(step, {})
@@ -249,12 +244,14 @@ def test_each_late_initialized_field_added_by_a_user_is_a_change(
     assert (by_controller.allowed, by_controller.findings) == (True, ())
 
 
-def test_the_controller_late_initializes_a_job_that_breaks_policies_added_since() -> None:
+def test_the_controller_late_initializes_a_job_that_breaks_policies_added_since(
+    ack: AckData,
+) -> None:
     """All of it at once, values from the controller's own late_initialize fixture."""
     policies = load_policies([POLICIES / "instance-limits" / "policy.yaml"])
     config = Config(policies=policies)
-    old = _ack("readone/desired/after_create_inprogress.yaml")
-    filled = _ack("readone/observed/late_initialize.yaml")["spec"]
+    old = ack.unit_test_manifest("readone/desired/after_create_inprogress.yaml")
+    filled = ack.unit_test_manifest("readone/observed/late_initialize.yaml")["spec"]
     new = copy.deepcopy(old)
     for path in LATE_INITIALIZED:
         source, target = filled, new["spec"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,14 @@ from types import ModuleType
 
 import pytest
 
-from tests.conftest import CRD_FILE, PROJECT
+from tests.conftest import (
+    ACK_DEFAULT,
+    ACK_DIR_VARIABLE,
+    ACK_REPOSITORY,
+    ACK_TAG,
+    PROJECT,
+    AckData,
+)
 from webhook.constraints.schema import DATA_FILE, load
 
 GENERATOR = PROJECT / "scripts" / "generate_constraints.py"
@@ -42,6 +50,31 @@ def test_loaded_constraints_name_their_source() -> None:
     )
 
 
+def test_generator_finds_the_ack_data_as_the_tests_do(tmp_path: Path) -> None:
+    generator = _generator()
+    assert generator.ACK_DIR_VARIABLE == ACK_DIR_VARIABLE
+    assert (generator.ACK_REPOSITORY, generator.ACK_TAG) == (ACK_REPOSITORY, ACK_TAG)
+    assert generator.ACK_DEFAULT == ACK_DEFAULT
+    assert tmp_path / generator.CRD_IN_ACK == AckData(tmp_path).crd
+
+
+def test_generator_without_the_crd_says_what_to_set(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    result = subprocess.run(
+        [sys.executable, str(GENERATOR), "--check", "--wheel", str(tmp_path / "unused.whl")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "TRAININGJOB_GUARD_ACK_DIR": str(missing)},
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: no TrainingJob CRD at {AckData(missing).crd}: set TRAININGJOB_GUARD_ACK_DIR "
+        "to a checkout of github.com/aws-controllers-k8s/sagemaker-controller at v1.9.1 "
+        "(default ../shared/ack), or pass --crd\n"
+    )
+
+
 @pytest.fixture(scope="module")
 def wheel() -> Path:
     """The pinned botocore wheel (downloaded once into .cache/ with pip)."""
@@ -51,9 +84,9 @@ def wheel() -> Path:
 
 
 @pytest.mark.slow
-def test_data_file_is_up_to_date_with_the_pinned_model(wheel: Path) -> None:
+def test_data_file_is_up_to_date_with_the_pinned_model(ack: AckData, wheel: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(GENERATOR), "--check", "--wheel", str(wheel), "--crd", str(CRD_FILE)],
+        [sys.executable, str(GENERATOR), "--check", "--wheel", str(wheel), "--crd", str(ack.crd)],
         capture_output=True,
         text=True,
         check=False,
@@ -63,19 +96,20 @@ def test_data_file_is_up_to_date_with_the_pinned_model(wheel: Path) -> None:
 
 
 @pytest.mark.slow
-def test_check_fails_on_a_stale_file(wheel: Path, tmp_path: Path) -> None:
+def test_check_fails_on_a_stale_file(ack: AckData, wheel: Path, tmp_path: Path) -> None:
     stale = tmp_path / DATA_FILE
     stale.write_text(DATA.read_text(encoding="utf-8").replace('"max": 63', '"max": 64', 1))
     generator = _generator()
-    code = generator.main(["--check", "--wheel", str(wheel), "--output", str(stale)])
+    arguments = ["--check", "--wheel", str(wheel), "--crd", str(ack.crd), "--output", str(stale)]
+    code = generator.main(arguments)
     assert code == 1
 
 
 @pytest.mark.slow
-def test_generator_maps_ack_names_onto_the_api(wheel: Path) -> None:
+def test_generator_maps_ack_names_onto_the_api(ack: AckData, wheel: Path) -> None:
     import json
 
-    document = json.loads(_generator().generate(wheel, CRD_FILE))
+    document = json.loads(_generator().generate(wheel, ack.crd))
     request = document["shapes"]["CreateTrainingJobRequest"]
     assert request["members"]["roleARN"] == {"shape": "RoleArn", "api": "RoleArn"}
     assert request["required"] == ["trainingJobName", "roleARN", "outputDataConfig"]

@@ -1,5 +1,11 @@
 """TrainingJobs to hold the native proof to: every one we ship or read, and mutants.
 
+The jobs are the project's own manifests (:func:`jobs`) and, with the ACK
+reference data, the ACK controller's too (:func:`ack_jobs`). A test over the
+corpus is parametrized with :data:`CORPORA` and takes its jobs from
+:func:`corpus_of`: the project's alone, and all of them, which is skipped
+without the data (the same assertions hold for both).
+
 The mutants are where a proof that is looser than its checks would show:
 each takes a real job and changes one to three values to something at or past
 an edge (a length limit, ``5.0`` for an integer, a Unicode digit, a
@@ -10,36 +16,56 @@ from a seeded generator, so a failure names a reproducible case.
 from __future__ import annotations
 
 import copy
-import os
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from tests.conftest import ACK, EXAMPLES, PROJECT
+from tests.conftest import EXAMPLES, PROJECT, ack_data
 
 Job = dict[str, Any]
 Step = str | int
 
+WITH_ACK = "project+ack"
+CORPORA = ["project", pytest.param(WITH_ACK, marks=pytest.mark.requires_ack)]
+"""The corpora a test runs on: the project's jobs, and those with the ACK controller's."""
+
 
 def jobs() -> list[tuple[str, Job]]:
-    """Every TrainingJob manifest of the project, its policy cases and the ACK tree."""
+    """Every TrainingJob manifest of the project and of its policies' test cases."""
     files = [
         *sorted(EXAMPLES.glob("*.yaml")),
         *sorted((PROJECT / "policies").glob("*/tests/*.yaml")),
-        *sorted(ACK.rglob("*.yaml")),
     ]
+    return _training_jobs(files, PROJECT, prefix="")
+
+
+def ack_jobs() -> list[tuple[str, Job]]:
+    """Every TrainingJob manifest of the ACK controller's tree (its sample, unit- and
+    e2e-test manifests), named ``ack:<upstream path>``; skips the test without the data."""
+    root = ack_data().root
+    return _training_jobs(sorted(root.rglob("*.yaml")), root, prefix="ack:")
+
+
+def corpus_of(corpus: str) -> list[tuple[str, Job]]:
+    """The jobs of one of the :data:`CORPORA`."""
+    return [*jobs(), *ack_jobs()] if corpus == WITH_ACK else jobs()
+
+
+def _training_jobs(files: Iterable[Path], root: Path, prefix: str) -> list[tuple[str, Job]]:
     found = []
     for file in files:
         try:
             documents = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
         except yaml.YAMLError:
             continue
+        name = prefix + file.relative_to(root).as_posix()
         for index, document in enumerate(documents):
             if isinstance(document, dict) and document.get("kind") == "TrainingJob":
-                found.append((f"{os.path.relpath(file, PROJECT)}#{index}", document))
+                found.append((f"{name}#{index}", document))
     return found
 
 

@@ -15,13 +15,12 @@ import jsonschema_rs
 import pytest
 
 from tests.conftest import PROJECT
-from tests.native.corpus import jobs, mutants
+from tests.native.corpus import CORPORA, corpus_of, mutants
 from webhook.engine import Config, builtin_schema_of
 from webhook.native import conjunction
 from webhook.policy.load import load_policies
 
 FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_dir())
-CORPUS = jobs()
 
 
 def _schemas(folder_name: str) -> list[dict[str, Any]]:
@@ -32,13 +31,16 @@ def _schemas(folder_name: str) -> list[dict[str, Any]]:
 WITH_SCHEMAS = [folder.name for folder in FOLDERS if _schemas(folder.name)]
 
 
+@pytest.mark.parametrize("corpus", CORPORA)
 @pytest.mark.parametrize("folder", WITH_SCHEMAS)
-def test_merged_rule_schemas_judge_every_job_as_their_conjunction_does(folder: str) -> None:
+def test_merged_rule_schemas_judge_every_job_as_their_conjunction_does(
+    folder: str, corpus: str
+) -> None:
     schemas = _schemas(folder)
     plain = jsonschema_rs.Draft4Validator({"allOf": schemas})
     merged = jsonschema_rs.Draft4Validator(conjunction(schemas))
     verdicts = set()
-    for name, job in CORPUS:
+    for name, job in corpus_of(corpus):
         for mutant in itertools.chain([job], mutants(job, 4, seed=len(name))):
             verdict = plain.is_valid(mutant)
             assert merged.is_valid(mutant) is verdict, (name, mutant)
@@ -115,14 +117,17 @@ def test_closed_objects_and_arrays_merge_into_one_pass() -> None:
     }
 
 
-def test_the_built_in_checks_and_every_policy_merged_judge_as_their_conjunction() -> None:
+@pytest.mark.parametrize("corpus", CORPORA)
+def test_the_built_in_checks_and_every_policy_merged_judge_as_their_conjunction(
+    corpus: str,
+) -> None:
     """The webhook's fast path merges the built-in checks' schema with every rule's."""
     schemas = [builtin_schema_of(Config().checker)]
     for folder in WITH_SCHEMAS:
         schemas.extend(_schemas(folder))
     plain = jsonschema_rs.Draft4Validator({"allOf": schemas})
     merged = jsonschema_rs.Draft4Validator(conjunction(schemas))
-    for name, job in CORPUS:
+    for name, job in corpus_of(corpus):
         for mutant in itertools.chain([job], mutants(job, 4, seed=len(name))):
             assert merged.is_valid(mutant) is plain.is_valid(mutant), (name, mutant)
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT
-from tests.native.corpus import jobs, mutants
+from tests.native.corpus import CORPORA, corpus_of, mutants
 from webhook.engine import Config, review
 from webhook.findings import Decision
 from webhook.policy.load import load_policies
@@ -57,7 +57,8 @@ def test_every_case_and_its_mutants_get_the_same_answer(folder: Path) -> None:
             _same(mutant, context, config)
 
 
-def test_without_policies_every_manifest_gets_the_same_answer() -> None:
-    for name, job in jobs():
+@pytest.mark.parametrize("corpus", CORPORA)
+def test_without_policies_every_manifest_gets_the_same_answer(corpus: str) -> None:
+    for name, job in corpus_of(corpus):
         for mutant in itertools.chain([job], mutants(job, 10, seed=len(name))):
             _same(mutant, Context(), Config())

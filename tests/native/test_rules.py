@@ -17,7 +17,7 @@ import jsonschema_rs
 import pytest
 
 from tests.conftest import EXAMPLES, PROJECT
-from tests.native.corpus import job_file, jobs, mutants
+from tests.native.corpus import CORPORA, corpus_of, job_file, mutants
 from tests.policy.rules.test_secrets import EXAMPLES as CREDENTIALS
 from webhook.native import Proof
 from webhook.policy.compiled import CompiledRule
@@ -36,7 +36,6 @@ from webhook.policy.rules import (
 from webhook.policy.subject import Subject
 from webhook.request import Context
 
-CORPUS = jobs()
 FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_dir())
 
 
@@ -65,13 +64,14 @@ def test_rule_kinds_with_a_schema_cover_the_baseline() -> None:
     assert [rule.id for rule in baseline.rules if rule.guard is not None] == ["baseline/tag-budget"]
 
 
+@pytest.mark.parametrize("corpus", CORPORA)
 @pytest.mark.parametrize(("rule_id", "rule"), RULES, ids=[rule_id for rule_id, _ in RULES])
 def test_a_job_that_passes_a_rules_schema_has_no_finding_of_the_rule(
-    rule_id: str, rule: CompiledRule
+    rule_id: str, rule: CompiledRule, corpus: str
 ) -> None:
     proof = Proof([rule.schema or {}], [rule.guard] if rule.guard else [])
     passed = 0
-    for name, job in CORPUS:
+    for name, job in corpus_of(corpus):
         for mutant in itertools.chain([job], mutants(job, 12, seed=len(name) + len(rule_id))):
             if proof.holds(mutant):
                 passed += 1

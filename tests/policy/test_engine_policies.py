@@ -9,16 +9,14 @@ from typing import Any
 import jsonpatch
 import jsonschema
 import pytest
-import yaml
 
-from tests.conftest import UNIT_TESTDATA, write
+from tests.conftest import AckData, write
 from webhook.engine import Config, Context, review
 from webhook.findings import Action
 from webhook.policy.compiled import PolicySet
 from webhook.policy.load import baseline_policy, load_policies
 from webhook.policy.update import ACK_CONTROLLER_USER
 
-READONE = UNIT_TESTDATA / "readone"
 LATE_INITIALIZED = [
     ("enableInterContainerTrafficEncryption",),
     ("enableManagedSpotTraining",),
@@ -33,11 +31,6 @@ def _policies(tmp_path: Path, *texts: str) -> PolicySet:
     return load_policies(
         [write(tmp_path, f"policy-{i}.yaml", text) for i, text in enumerate(texts)]
     )
-
-
-def _ack(path: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((UNIT_TESTDATA / path).read_text())
-    return data
 
 
 REQUIRE_VPC = """\
@@ -66,12 +59,12 @@ defaults:
 
 
 def test_defaults_fill_what_is_missing_and_the_result_validates(
-    tmp_path: Path, crd_schema: dict[str, Any]
+    ack: AckData, tmp_path: Path, crd_schema: dict[str, Any]
 ) -> None:
     """Missing KMS keys, VPC, max runtime and tags are filled; numbers are quoted;
     the patched object passes the CRD schema the API server checks next."""
     config = Config(policies=_policies(tmp_path, ORG_DEFAULTS))
-    job = _ack("create/desired/success_before_create.yaml")
+    job = ack.unit_test_manifest("create/desired/success_before_create.yaml")
     job["metadata"]["namespace"] = "team-a"
     job["spec"]["hyperParameters"]["max_depth"] = 5
     del job["spec"]["stoppingCondition"]["maxRuntimeInSeconds"]
@@ -134,9 +127,9 @@ def test_no_defaults_on_update_and_no_mutation_when_asked(
     assert create.patch == ()
 
 
-def test_a_spec_change_is_denied_and_a_warm_pool_change_allowed() -> None:
+def test_a_spec_change_is_denied_and_a_warm_pool_change_allowed(ack: AckData) -> None:
     config = Config()
-    old = _ack("readone/desired/warmpool.yaml")
+    old = ack.unit_test_manifest("readone/desired/warmpool.yaml")
     warm = copy.deepcopy(old)
     warm["spec"]["resourceConfig"]["keepAlivePeriodInSeconds"] = 1800
     decision = review(warm, old=old, context=Context("UPDATE"), config=config)
@@ -152,11 +145,11 @@ def test_a_spec_change_is_denied_and_a_warm_pool_change_allowed() -> None:
     assert "create a new TrainingJob" in decision.findings[0].message
 
 
-def test_late_initialized_fields_may_appear_from_the_controller() -> None:
+def test_late_initialized_fields_may_appear_from_the_controller(ack: AckData) -> None:
     """The controller fills these after creation (values from its own late_initialize fixture);
     the same additions from anyone else are spec changes."""
-    old = _ack("readone/desired/after_create_inprogress.yaml")
-    filled = _ack("readone/observed/late_initialize.yaml")["spec"]
+    old = ack.unit_test_manifest("readone/desired/after_create_inprogress.yaml")
+    filled = ack.unit_test_manifest("readone/observed/late_initialize.yaml")["spec"]
     new = copy.deepcopy(old)
     for path in LATE_INITIALIZED:
         source, target = filled, new["spec"]
@@ -173,9 +166,11 @@ def test_late_initialized_fields_may_appear_from_the_controller() -> None:
     assert {f.path for f in by_user.denials} == {("spec", *path) for path in LATE_INITIALIZED}
 
 
-def test_metadata_only_update_of_a_non_compliant_object_is_allowed(tmp_path: Path) -> None:
+def test_metadata_only_update_of_a_non_compliant_object_is_allowed(
+    ack: AckData, tmp_path: Path
+) -> None:
     config = Config(policies=_policies(tmp_path, REQUIRE_VPC))
-    old = _ack("readone/observed/created.yaml")
+    old = ack.unit_test_manifest("readone/observed/created.yaml")
     assert not review(old, config=config).allowed  # it breaks the policy added since
     new = copy.deepcopy(old)
     new["metadata"]["finalizers"] = []
@@ -185,9 +180,9 @@ def test_metadata_only_update_of_a_non_compliant_object_is_allowed(tmp_path: Pat
     assert decision.findings == ()
 
 
-def test_delete_is_allowed_whatever_the_policies_say(tmp_path: Path) -> None:
+def test_delete_is_allowed_whatever_the_policies_say(ack: AckData, tmp_path: Path) -> None:
     config = Config(policies=_policies(tmp_path, REQUIRE_VPC))
-    obj = _ack("readone/observed/created.yaml")
+    obj = ack.unit_test_manifest("readone/observed/created.yaml")
     assert review(obj, old=obj, context=Context("DELETE"), config=config).allowed
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import UNIT_TESTDATA
+from tests.conftest import EXAMPLES, AckData
 from webhook.findings import Action, Decision, Finding
 from webhook.paths import Path, format_path
 from webhook.policy.update import (
@@ -26,9 +27,13 @@ from webhook.policy.update import (
 TERMINAL = "the ACK controller would mark the job ACK.Terminal"
 
 
-def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((UNIT_TESTDATA / name).read_text())
-    return data
+Load = Callable[[str], dict[str, Any]]
+
+
+@pytest.fixture
+def load(ack: AckData) -> Load:
+    """Reads one manifest of the ACK controller's unit tests."""
+    return ack.unit_test_manifest
 
 
 def seen(review: UpdateReview) -> list[tuple[str, str, Action]]:
@@ -60,7 +65,7 @@ CPU_RULE = {
 # --- no change at all ------------------------------------------------------------------
 
 
-def test_controller_late_initialize_transition_is_no_change() -> None:
+def test_controller_late_initialize_transition_is_no_change(load: Load) -> None:
     # The controller's ReadOne=LateInitialize scenario: created.yaml -> late_initialize.yaml.
     review = review_update(
         load(PLAIN), load("readone/observed/late_initialize.yaml"), by_controller=True
@@ -68,7 +73,7 @@ def test_controller_late_initialize_transition_is_no_change() -> None:
     assert review == UpdateReview(spec_unchanged=True, findings=())
 
 
-def test_late_initialized_fields_filled_in_are_no_change() -> None:
+def test_late_initialized_fields_filled_in_are_no_change(load: Load) -> None:
     # The user's warm pool manifest, then the controller's patch adding the late-initialized
     # values it read back (readone/observed/warmpool_available.yaml).
     old = load("readone/desired/warmpool.yaml")
@@ -96,7 +101,7 @@ def test_late_initialized_fields_filled_in_are_no_change() -> None:
     )
 
 
-def test_metadata_only_change_of_non_compliant_object() -> None:
+def test_metadata_only_change_of_non_compliant_object(load: Load) -> None:
     old = load("create/desired/invalid_before_create.yaml")  # trainingJobName is invalid
     new = copy.deepcopy(old)
     new["metadata"]["labels"] = {"team": "a"}
@@ -107,7 +112,7 @@ def test_metadata_only_change_of_non_compliant_object() -> None:
     assert review_update(old, new) == UpdateReview(spec_unchanged=True, findings=())
 
 
-def test_empty_and_absent_are_the_same() -> None:
+def test_empty_and_absent_are_the_same(load: Load) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     new["spec"]["debugRuleConfigurations"] = []
@@ -122,7 +127,7 @@ def test_empty_and_absent_are_the_same() -> None:
 # --- immutable fields ------------------------------------------------------------------
 
 
-def test_instance_type_change_is_denied() -> None:
+def test_instance_type_change_is_denied(load: Load) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     new["spec"]["resourceConfig"]["instanceType"] = "ml.m5.2xlarge"
@@ -139,7 +144,7 @@ def test_instance_type_change_is_denied() -> None:
     )
 
 
-def test_every_changed_field_is_reported_at_its_leaf() -> None:
+def test_every_changed_field_is_reported_at_its_leaf(load: Load) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     new["spec"]["stoppingCondition"]["maxRuntimeInSeconds"] = 3600
@@ -172,7 +177,7 @@ def test_every_changed_field_is_reported_at_its_leaf() -> None:
     assert "(unset -> 1 item)" in messages[3]
 
 
-def test_same_length_list_reports_the_changed_item() -> None:
+def test_same_length_list_reports_the_changed_item(load: Load) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     new["spec"]["inputDataConfig"][1]["dataSource"]["s3DataSource"]["s3URI"] = "s3://b/v"
@@ -184,7 +189,7 @@ def test_same_length_list_reports_the_changed_item() -> None:
 
 
 @pytest.mark.parametrize("field", ["hyperParameters", "environment"])
-def test_secret_maps_never_show_values(field: str) -> None:
+def test_secret_maps_never_show_values(load: Load, field: str) -> None:
     old = load(PLAIN)
     old["spec"]["environment"] = {"TOKEN": "hunter2-old", "GONE": "bye-secret"}
     new = copy.deepcopy(old)
@@ -217,7 +222,7 @@ def test_secret_maps_never_show_values(field: str) -> None:
         assert secret not in text
 
 
-def test_secret_map_of_wrong_type_shows_no_value() -> None:
+def test_secret_map_of_wrong_type_shows_no_value(load: Load) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     new["spec"]["hyperParameters"] = "eta=0.9-secret"
@@ -230,7 +235,7 @@ def test_secret_map_of_wrong_type_shows_no_value() -> None:
 
 
 @pytest.mark.parametrize("by_controller", [False, True])
-def test_late_initialized_value_change_is_a_change(by_controller: bool) -> None:
+def test_late_initialized_value_change_is_a_change(load: Load, by_controller: bool) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     new["spec"]["enableNetworkIsolation"] = True
@@ -244,7 +249,7 @@ def test_late_initialized_value_change_is_a_change(by_controller: bool) -> None:
 
 
 @pytest.mark.parametrize("by_controller", [False, True])
-def test_late_initialized_value_removed_is_a_change(by_controller: bool) -> None:
+def test_late_initialized_value_removed_is_a_change(load: Load, by_controller: bool) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     del new["spec"]["outputDataConfig"]["compressionType"]
@@ -281,7 +286,8 @@ def test_late_values_cover_every_late_initialized_field() -> None:
     assert set(LATE_VALUES) == LATE_INITIALIZED
 
 
-def before_late_init() -> dict[str, Any]:
+@pytest.fixture
+def before_late_init(load: Load) -> dict[str, Any]:
     """A stored job the controller has not late-initialized yet."""
     job = load(PLAIN)
     for path in LATE_INITIALIZED:
@@ -302,8 +308,10 @@ def with_value(job: dict[str, Any], path: Path, value: object) -> dict[str, Any]
 
 
 @pytest.mark.parametrize("path", LATE_PATHS, ids=format_path)
-def test_late_initialized_field_added_by_anyone_else_is_a_change(path: Path) -> None:
-    old = before_late_init()
+def test_late_initialized_field_added_by_anyone_else_is_a_change(
+    before_late_init: dict[str, Any], path: Path
+) -> None:
+    old = before_late_init
     value, shown = LATE_VALUES[path]
     new = with_value(old, path, value)
 
@@ -322,15 +330,19 @@ def test_late_initialized_field_added_by_anyone_else_is_a_change(path: Path) -> 
 
 
 @pytest.mark.parametrize("path", LATE_PATHS, ids=format_path)
-def test_late_initialized_field_added_by_the_controller_is_no_change(path: Path) -> None:
-    old = before_late_init()
+def test_late_initialized_field_added_by_the_controller_is_no_change(
+    before_late_init: dict[str, Any], path: Path
+) -> None:
+    old = before_late_init
     new = with_value(old, path, LATE_VALUES[path][0])
 
     assert review_update(old, new, by_controller=True) == UpdateReview(True, ())
 
 
-def test_the_controller_filling_in_and_changing_more_is_denied_for_the_rest() -> None:
-    old = before_late_init()
+def test_the_controller_filling_in_and_changing_more_is_denied_for_the_rest(
+    before_late_init: dict[str, Any],
+) -> None:
+    old = before_late_init
     new = old
     for path, (value, _) in LATE_VALUES.items():
         new = with_value(new, path, value)
@@ -347,7 +359,7 @@ def test_the_controller_filling_in_and_changing_more_is_denied_for_the_rest() ->
     assert not allowed(by_user)
 
 
-def test_bool_is_not_a_number() -> None:
+def test_bool_is_not_a_number(load: Load) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     new["spec"]["enableNetworkIsolation"] = 0
@@ -362,7 +374,7 @@ def test_bool_is_not_a_number() -> None:
 # --- changes the controller never sends ------------------------------------------------
 
 
-def test_tags_change_only_warns() -> None:
+def test_tags_change_only_warns(load: Load) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     new["spec"]["tags"].append({"key": "cost-center", "value": "42"})
@@ -383,7 +395,7 @@ def test_tags_change_only_warns() -> None:
     )
 
 
-def test_metric_definitions_change_only_warns() -> None:
+def test_metric_definitions_change_only_warns(load: Load) -> None:
     old = load(PLAIN)
     new = copy.deepcopy(old)
     del new["spec"]["algorithmSpecification"]["metricDefinitions"][0]
@@ -400,7 +412,7 @@ def test_metric_definitions_change_only_warns() -> None:
 
 
 @pytest.mark.parametrize("seconds", [300, 0])
-def test_warm_pool_keep_alive_change_is_allowed(seconds: int) -> None:
+def test_warm_pool_keep_alive_change_is_allowed(load: Load, seconds: int) -> None:
     old = load(WARM)
     new = copy.deepcopy(old)
     new["spec"]["resourceConfig"]["keepAlivePeriodInSeconds"] = seconds
@@ -410,7 +422,7 @@ def test_warm_pool_keep_alive_change_is_allowed(seconds: int) -> None:
     assert review == UpdateReview(spec_unchanged=False, findings=())
 
 
-def test_adding_a_warm_pool_is_denied() -> None:
+def test_adding_a_warm_pool_is_denied(load: Load) -> None:
     # The controller's Update=AddWarmPool scenario.
     old = load(PLAIN)
     new = copy.deepcopy(old)
@@ -430,7 +442,7 @@ def test_adding_a_warm_pool_is_denied() -> None:
     )
 
 
-def test_removing_the_warm_pool_is_denied() -> None:
+def test_removing_the_warm_pool_is_denied(load: Load) -> None:
     old = load(WARM)
     new = copy.deepcopy(old)
     del new["spec"]["resourceConfig"]["keepAlivePeriodInSeconds"]
@@ -444,7 +456,7 @@ def test_removing_the_warm_pool_is_denied() -> None:
     assert finding.message.endswith("change it to 0 to release the warm pool instead")
 
 
-def test_warm_pool_with_other_change_denies_the_other_change() -> None:
+def test_warm_pool_with_other_change_denies_the_other_change(load: Load) -> None:
     # The controller's Update=Invalid update scenario: keepAlive and instanceCount.
     old = load(WARM)
     new = copy.deepcopy(old)
@@ -456,7 +468,7 @@ def test_warm_pool_with_other_change_denies_the_other_change() -> None:
     ]
 
 
-def test_warm_pool_and_profiler_together_are_denied() -> None:
+def test_warm_pool_and_profiler_together_are_denied(load: Load) -> None:
     # The controller's Update=WarmPoolAndProfiler scenario.
     old = load(WARM)
     new = copy.deepcopy(old)
@@ -481,7 +493,7 @@ def test_warm_pool_and_profiler_together_are_denied() -> None:
 # --- profiler --------------------------------------------------------------------------
 
 
-def test_adding_a_profiler_is_allowed() -> None:
+def test_adding_a_profiler_is_allowed(load: Load) -> None:
     # The controller's Update=AddProfiler scenario.
     old = load(PLAIN)
     new = copy.deepcopy(old)
@@ -492,7 +504,7 @@ def test_adding_a_profiler_is_allowed() -> None:
     assert review_update(old, new) == UpdateReview(spec_unchanged=False, findings=())
 
 
-def test_changing_profiler_config_is_allowed() -> None:
+def test_changing_profiler_config_is_allowed(load: Load) -> None:
     # The controller's Update=ProfilerConfig scenario.
     old = load(PROFILED)
     new = copy.deepcopy(old)
@@ -501,7 +513,7 @@ def test_changing_profiler_config_is_allowed() -> None:
     assert review_update(old, new) == UpdateReview(spec_unchanged=False, findings=())
 
 
-def test_appending_a_rule_is_allowed() -> None:
+def test_appending_a_rule_is_allowed(load: Load) -> None:
     # The controller's Update=Update Profiler Rule and Update=BothProfiler scenarios.
     old = load(PROFILED)
     new = copy.deepcopy(old)
@@ -511,7 +523,7 @@ def test_appending_a_rule_is_allowed() -> None:
     assert review_update(old, new) == UpdateReview(spec_unchanged=False, findings=())
 
 
-def test_rule_volume_size_default_is_no_change() -> None:
+def test_rule_volume_size_default_is_no_change(load: Load) -> None:
     old = load(PROFILED)  # its rule has volumeSizeInGB: 0, the controller's default
     new = copy.deepcopy(old)
     del new["spec"]["profilerRuleConfigurations"][0]["volumeSizeInGB"]
@@ -519,7 +531,7 @@ def test_rule_volume_size_default_is_no_change() -> None:
     assert review_update(old, new).spec_unchanged
 
 
-def test_modifying_an_existing_rule_is_denied() -> None:
+def test_modifying_an_existing_rule_is_denied(load: Load) -> None:
     old = load(PROFILED)
     new = copy.deepcopy(old)
     rule = new["spec"]["profilerRuleConfigurations"][0]
@@ -538,7 +550,7 @@ def test_modifying_an_existing_rule_is_denied() -> None:
     )
 
 
-def test_removing_one_rule_is_denied() -> None:
+def test_removing_one_rule_is_denied(load: Load) -> None:
     # The controller's Update=RemoveOneProfilerRule scenario.
     old = load(PROFILED)
     old["spec"]["profilerRuleConfigurations"].append(CPU_RULE)
@@ -553,7 +565,7 @@ def test_removing_one_rule_is_denied() -> None:
     )
 
 
-def test_removing_a_rule_and_adding_another_is_denied() -> None:
+def test_removing_a_rule_and_adding_another_is_denied(load: Load) -> None:
     # The controller's Update=RemoveAddProfilerRule scenario.
     old = load(PROFILED)
     new = copy.deepcopy(old)
@@ -567,7 +579,7 @@ def test_removing_a_rule_and_adding_another_is_denied() -> None:
     ]
 
 
-def test_inserting_a_rule_before_existing_ones_is_denied() -> None:
+def test_inserting_a_rule_before_existing_ones_is_denied(load: Load) -> None:
     old = load(PROFILED)
     new = copy.deepcopy(old)
     new["spec"]["profilerRuleConfigurations"].insert(0, CPU_RULE)
@@ -580,7 +592,7 @@ def test_inserting_a_rule_before_existing_ones_is_denied() -> None:
     )
 
 
-def test_new_rule_reusing_an_existing_name_is_denied() -> None:
+def test_new_rule_reusing_an_existing_name_is_denied(load: Load) -> None:
     old = load(PROFILED)
     new = copy.deepcopy(old)
     new["spec"]["profilerRuleConfigurations"].append(
@@ -593,7 +605,7 @@ def test_new_rule_reusing_an_existing_name_is_denied() -> None:
     assert 'reuses the ruleConfigurationName "ProfilerReport"' in finding.message
 
 
-def test_removing_the_whole_profiler_is_allowed() -> None:
+def test_removing_the_whole_profiler_is_allowed(load: Load) -> None:
     # The controller's Update=RemoveProfilerBothParams scenario.
     old = load(PROFILED)
     new = copy.deepcopy(old)
@@ -610,7 +622,7 @@ def test_removing_the_whole_profiler_is_allowed() -> None:
         ("profilerConfig", "profilerRuleConfigurations"),  # Update=RemoveProfilerConfig
     ],
 )
-def test_removing_half_the_profiler_warns(removed: str, kept: str) -> None:
+def test_removing_half_the_profiler_warns(load: Load, removed: str, kept: str) -> None:
     old = load(PROFILED)
     old["spec"]["profilerRuleConfigurations"].append(CPU_RULE)
     new = copy.deepcopy(old)
@@ -636,7 +648,8 @@ def test_removing_half_the_profiler_warns(removed: str, kept: str) -> None:
 
 
 def _odd_specs() -> list[object]:
-    plain = load(PLAIN)["spec"]
+    # Built on the bundled example, so that these run without the ACK data too.
+    example = yaml.safe_load((EXAMPLES / "training-job.yaml").read_text())["spec"]
     odd: list[object] = [None, [], "spec", 3, {}, {"resourceConfig": "big"}]
     for field, value in [
         ("resourceConfig", {"keepAlivePeriodInSeconds": "long"}),
@@ -655,7 +668,7 @@ def _odd_specs() -> list[object]:
         ("outputDataConfig", {"kmsKeyID": {"nested": [1, {"x": None}]}}),
         (7, "int key"),
     ]:
-        spec = copy.deepcopy(plain)
+        spec = copy.deepcopy(example)
         spec[field] = value
         odd.append(spec)
     return odd
@@ -691,7 +704,7 @@ def test_objects_that_are_not_mappings() -> None:
     assert review == UpdateReview(spec_unchanged=True, findings=())
 
 
-def test_spec_appearing_is_reported_per_field() -> None:
+def test_spec_appearing_is_reported_per_field(load: Load) -> None:
     review = review_update({}, load(PLAIN))
     wheres = {f.where for f in review.findings}
     assert "spec.roleARN" in wheres

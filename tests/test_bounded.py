@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ import orjson
 import pytest
 import yaml
 
-from tests.conftest import admission_review
+from tests.conftest import admission_review, write
 from webhook.cli import main
+from webhook.constraints.bounds import CHARS, ENTRIES
 from webhook.engine import Config, Context, patched
 from webhook.findings import Action, Finding
 from webhook.policy.load import baseline_policy, load_policies
@@ -33,15 +35,25 @@ MAX_RESPONSE = 64 * 1024
 A_MILLION = 1_000_000
 
 
-def _validate(job: dict[str, Any], **request: Any) -> tuple[admission.Answer, bytes]:
+def _validate(
+    job: dict[str, Any], config: Config = BASELINE, **request: Any
+) -> tuple[admission.Answer, bytes]:
     """``/validate`` as the server runs it: the body decoded, the fast path tried first."""
-    body = orjson.dumps(admission_review(job, "team-a", **request))
-    data = orjson.loads(body)
-    fast = FastPath.of(BASELINE)
+    return _answer(orjson.loads(orjson.dumps(admission_review(job, "team-a", **request))), config)
+
+
+_FAST: dict[int, tuple[Config, FastPath | None]] = {}
+
+
+def _answer(data: dict[str, Any], config: Config) -> tuple[admission.Answer, bytes]:
+    """``/validate``'s answer to the decoded AdmissionReview *data*, and its body."""
+    if id(config) not in _FAST:  # as the server does, once per configuration
+        _FAST[id(config)] = (config, FastPath.of(config))
+    fast = _FAST[id(config)][1]
     assert fast is not None
     if fast.clean(data):
         return admission.ALLOWED, admission.response("u-1", admission.ALLOWED)
-    answer = admission.validate(parse_request(data), BASELINE)
+    answer = admission.validate(parse_request(data), config)
     return answer, admission.response(data["request"]["uid"], answer)
 
 
@@ -115,6 +127,111 @@ def test_mutate_leaves_an_oversized_job_to_validate(job: dict[str, Any]) -> None
     job["spec"]["inputDataConfig"] = [{}] * A_MILLION
     answer = admission.mutate(parse_request(admission_review(job, "team-a")), BASELINE)
     assert (answer.allowed, answer.patch) == (True, ())
+
+
+# --- a rule of SageMaker's bounds relaxed ------------------------------------------------------
+
+NEW_LIMITS = """\
+apiVersion: trainingjob-guard.io/v1alpha1
+kind: TrainingJobPolicy
+metadata: {name: new-limits}
+id: new-limits
+apiConstraints: {sagemaker.list-size: warn, sagemaker.map-size: warn, sagemaker.length: warn}
+"""
+
+
+@pytest.fixture(scope="module")
+def relaxed(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """The baseline and a policy that relaxes every rule of SageMaker's bounds."""
+    policy = write(tmp_path_factory.mktemp("policies"), "new-limits.yaml", NEW_LIMITS)
+    return Config(policies=load_policies([baseline_policy(), policy]))
+
+
+def _resize(job: dict[str, Any], what: str, size: int) -> None:
+    if what == "channels":  # past the fixed bound, empty ones: a million in 3 MiB
+        channel = job["spec"]["inputDataConfig"][0] if size <= ENTRIES else {}
+        job["spec"]["inputDataConfig"] = [channel] * size
+    elif what == "hyperparameters":
+        job["spec"]["hyperParameters"] = {f"p{i}": "1" for i in range(size)}
+    else:
+        job["spec"]["hyperParameters"]["eta"] = "0" * size
+
+
+#: (what, rule, where, just past SageMaker's bound, the fixed bound, far past that)
+RELAXED = [
+    ("channels", "sagemaker.list-size", "spec.inputDataConfig", 21, ENTRIES, A_MILLION),
+    ("hyperparameters", "sagemaker.map-size", "spec.hyperParameters", 101, ENTRIES, A_MILLION),
+    ("hyperparameter", "sagemaker.length", "spec.hyperParameters[eta]", 2501, CHARS, 6 * 2**20),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "rule", "where", "over", "ceiling", "far"), RELAXED, ids=[case[0] for case in RELAXED]
+)
+def test_a_relaxed_bound_warns_up_to_the_fixed_one_and_denies_past_it_at_once(
+    job: dict[str, Any],
+    relaxed: Config,
+    what: str,
+    rule: str,
+    where: str,
+    over: int,
+    ceiling: int,
+    far: int,
+) -> None:
+    for size in (over, ceiling):
+        _resize(job, what, size)
+        answer, _ = _validate(job, relaxed)
+        assert answer.allowed, size
+        assert [(f.rule, f.where, f.action) for f in answer.findings] == [
+            (rule, where, Action.WARN)
+        ]
+        assert answer.warnings[0].startswith(f"{where}: ")
+    for size in (ceiling + 1, far):
+        _resize(job, what, size)
+        data = orjson.loads(orjson.dumps(admission_review(job, "team-a")))
+        start = time.perf_counter()
+        answer, body = _answer(data, relaxed)
+        elapsed = time.perf_counter() - start
+        assert not answer.allowed
+        assert [(f.rule, f.where) for f in answer.findings] == [("guard.too-large", where)]
+        assert len(body) < 1024
+        assert elapsed < 0.05, size  # checking each item would take seconds
+
+
+def test_mutate_applies_defaults_to_a_job_within_a_relaxed_bound(
+    job: dict[str, Any], relaxed: Config
+) -> None:
+    """/validate lets it through: it gets the defaults every job gets."""
+    job["spec"]["hyperParameters"]["max_depth"] = 5  # the baseline quotes it
+    job["spec"]["inputDataConfig"] = job["spec"]["inputDataConfig"][:1] * 21
+    assert not admission.mutate(parse_request(admission_review(job, "team-a")), BASELINE).patch
+    answer = admission.mutate(parse_request(admission_review(job, "team-a")), relaxed)
+    assert answer.patch
+    job["spec"]["inputDataConfig"] *= ENTRIES
+    answer = admission.mutate(parse_request(admission_review(job, "team-a")), relaxed)
+    assert (answer.allowed, answer.patch) == (True, ())
+
+
+def test_validate_in_ci_warns_for_a_relaxed_bound(
+    job: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "job.yaml"
+    arguments = [
+        "validate",
+        str(manifest),
+        "-o",
+        "json",
+        "--rule-action",
+        "sagemaker.list-size=warn",
+    ]
+    for count, code, rule in [(21, 0, "sagemaker.list-size"), (ENTRIES + 1, 1, "guard.too-large")]:
+        job["spec"]["inputDataConfig"] = job["spec"]["inputDataConfig"][:1] * count
+        manifest.write_text(yaml.safe_dump(job, default_flow_style=None), encoding="utf-8")
+        assert main(arguments) == code
+        [result] = json.loads(capsys.readouterr().out)["results"]
+        assert [(v["rule"], v["path"]) for v in result["violations"]] == [
+            (rule, "spec.inputDataConfig")
+        ]
 
 
 # --- the denial message ------------------------------------------------------------------------

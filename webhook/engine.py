@@ -9,9 +9,11 @@ What it does, in the API server's own order, after one step of its own:
 0. the size gate (:mod:`webhook.constraints.bounds`): a list, map or string over
    its bound (SageMaker's, else a fixed one) is the whole answer, a denial with
    one finding each, and nothing else runs, so no job costs more to check than
-   the largest one SageMaker accepts. On UPDATE the stored object is held to
-   the same bounds, after the one test that reads no field (an unchanged spec
-   is allowed, so deletion never gets stuck);
+   the largest one SageMaker accepts. Where the rule of a SageMaker bound is
+   relaxed (its action, as below, is warn or audit), the fixed bound stands in
+   for SageMaker's. On UPDATE the stored object is held to the same bounds,
+   after the one test that reads no field (an unchanged spec is allowed, so
+   deletion never gets stuck);
 1. on CREATE, the org defaults of the policies that apply, as a JSON Patch
    (mutating admission runs before the schema check and validation);
 2. on UPDATE, the controller's update rules (``update.*``). An update that
@@ -34,8 +36,12 @@ What it does, in the API server's own order, after one step of its own:
 Every finding is reported, not the first one. Built-in rules deny by default;
 a policy's ``apiConstraints`` can change that for the jobs it applies to, and
 :attr:`Config.actions` (the operator's setting) overrides both. Not the size
-gate's: past those bounds nothing was checked, and SageMaker's API refuses a
-request over its model's bounds anyway.
+gate's findings, which always deny: past those bounds nothing was checked.
+Relaxing ``sagemaker.list-size``, ``sagemaker.map-size`` or
+``sagemaker.length`` (for when AWS raises a limit before the pinned service
+model knows it) moves the gate's bound for that rule from SageMaker's out to
+the fixed one: in between, the checks run and report the rule's findings with
+the relaxed action.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ import jsonpatch
 from jsonpointer import JsonPointer
 
 from webhook.constraints import messages
-from webhook.constraints.bounds import UNCHECKED
+from webhook.constraints.bounds import RELAXABLE, UNCHECKED, metadata_fits
 from webhook.constraints.check import SpecChecker, default_checker, find_placeholder
 from webhook.constraints.rules import UNPROVEN, check_rules
 from webhook.constraints.sizes import gate_findings
@@ -59,7 +65,7 @@ from webhook.model import API_VERSION, KIND, TrainingJobSpec
 from webhook.model.parse import parse
 from webhook.native import Guard, Proof, Schema
 from webhook.native.builtin import NO_MAX_WAIT, builtin_schema
-from webhook.policy.compiled import EMPTY, PolicySet
+from webhook.policy.compiled import EMPTY, STRICTNESS, PolicySet, Selection
 from webhook.policy.subject import Subject, namespace_of
 from webhook.policy.update import DEFAULT_CONTROLLER_USERS, review_update, spec_unchanged
 from webhook.request import Context, Operation
@@ -105,8 +111,27 @@ class Config:
     controller_users: frozenset[str] = DEFAULT_CONTROLLER_USERS
     """Kubernetes user names of the ACK controller. On UPDATE, only their requests may fill
     in late-initialized fields without that counting as a spec change."""
+    relaxable: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The rules of SageMaker's bounds relaxed (warn or audit) for some job: by :attr:`actions`,
+    or where they leave a rule alone, by the ``apiConstraints`` of some policy. Derived from
+    the two; empty (the gate as SageMaker's model has it, for every job) by default."""
+
+    def __post_init__(self) -> None:
+        actions, policies = self.actions, self.policies.policies
+        relaxable = frozenset(
+            rule
+            for rule in RELAXABLE
+            if _lenient(actions.get(rule))
+            or (
+                rule not in actions
+                and any(_lenient(policy.document.apiConstraints.get(rule)) for policy in policies)
+            )
+        )
+        object.__setattr__(self, "relaxable", relaxable)
 
 
+#: The actions that admit a job: a rule of SageMaker's bounds set to one of them is relaxed.
+LENIENT: Final = frozenset({Action.WARN, Action.AUDIT})
 DEFAULT_CONTEXT: Final = Context()
 NOTHING: Final = Decision()
 """The decision on a job with nothing to report and nothing to default."""
@@ -137,10 +162,13 @@ def review(
     if stored is not None and spec_unchanged(stored, obj):
         return NOTHING
     proven: bool | None = config.native and builtin_proof(config.checker).holds(obj)
+    selection: Selection | None = None
     if config.gate:
-        over = gate_findings(obj, config.checker, proven=bool(proven))
-        if not over and stored is not None:
-            over = [_in_stored(finding) for finding in gate_findings(stored, config.checker)]
+        over = _gate(obj, stored, config, bool(proven))
+        if over and config.relaxable and any(f.rule in config.relaxable for f in over):
+            relaxed, selection = _relaxed(obj, old, context, config)
+            if not relaxed.isdisjoint(finding.rule for finding in over):
+                over = _gate(obj, stored, config, bool(proven), relaxed)
         if over:
             return Decision(tuple(over))
     findings: list[Finding] = []
@@ -156,7 +184,8 @@ def review(
         findings.extend(check_object(obj, config.checker, native=config.native, proven=proven))
     else:
         subject = Subject.of(obj, context, old)
-        selection = config.policies.select(subject)
+        if selection is None:
+            selection = config.policies.select(subject)
         if context.operation == "CREATE" and config.mutate:
             patch = selection.patch(obj, subject)
             if patch:
@@ -180,11 +209,65 @@ def oversized(obj: Mapping[str, Any], config: Config) -> tuple[Finding, ...]:
     """The size gate's findings on *obj* (:mod:`webhook.constraints.bounds`); () when it fits.
 
     For a caller that walks the job without :func:`review` (the defaults of ``/mutate``).
+    A rule of SageMaker's bounds counts as relaxed here when it is for some job
+    (:attr:`Config.relaxable`), whichever policies apply: so no job :func:`review` lets
+    through is found oversized.
     """
     if not config.gate:
         return ()
     proven = config.native and builtin_proof(config.checker).holds(obj)
-    return tuple(gate_findings(obj, config.checker, proven=proven))
+    over = gate_findings(obj, config.checker, proven=proven)
+    if over and config.relaxable and any(f.rule in config.relaxable for f in over):
+        over = gate_findings(obj, config.checker, proven=proven, relaxed=config.relaxable)
+    return tuple(over)
+
+
+def _gate(
+    obj: Mapping[str, Any],
+    stored: Mapping[str, Any] | None,
+    config: Config,
+    proven: bool,
+    relaxed: frozenset[str] = frozenset(),
+) -> list[Finding]:
+    """The size gate's findings on *obj*, else on the stored object (said to be about it)."""
+    over = gate_findings(obj, config.checker, proven=proven, relaxed=relaxed)
+    if not over and stored is not None:
+        over = [_in_stored(f) for f in gate_findings(stored, config.checker, relaxed=relaxed)]
+    return over
+
+
+def _relaxed(
+    obj: Mapping[str, Any],
+    old: Mapping[str, Any] | None,
+    context: Context,
+    config: Config,
+) -> tuple[frozenset[str], Selection | None]:
+    """The rules of SageMaker's bounds whose action is warn or audit, and the selection read.
+
+    The actions :func:`review` gives their findings: the operator's, else the strictest of
+    the ``apiConstraints`` of the policies that apply (selection reads only the request and
+    the job's metadata). A job whose ``metadata`` is over the fixed bounds is denied by the
+    gate whatever is relaxed, and selecting policies for it could cost what the gate
+    spares: then no policy is selected and only the operator's actions count.
+    """
+    relaxed = {rule for rule in config.relaxable if rule in config.actions}
+    undecided = config.relaxable - relaxed  # relaxed by some policy: by one that applies?
+    if not undecided or not metadata_fits(obj):
+        return frozenset(relaxed), None
+    selection = config.policies.select(Subject.of(obj, context, old))
+    for rule in undecided:
+        chosen = [
+            policy.document.apiConstraints[rule]
+            for policy in selection.policies
+            if rule in policy.document.apiConstraints
+        ]
+        if chosen and _lenient(max(chosen, key=STRICTNESS.__getitem__)):
+            relaxed.add(rule)
+    return frozenset(relaxed), selection
+
+
+def _lenient(action: Action | None) -> bool:
+    return action in LENIENT
 
 
 def _in_stored(finding: Finding) -> Finding:

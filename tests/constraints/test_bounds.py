@@ -4,17 +4,29 @@ checked in full, exactly as without the gate."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import write
 from tests.native.corpus import jobs, mutants
-from webhook.constraints.bounds import CHARS, DEPTH, ENTRIES, UNKNOWN_FIELDS, VALUES, fits
+from webhook.constraints.bounds import (
+    CHARS,
+    DEPTH,
+    ENTRIES,
+    RELAXABLE,
+    UNKNOWN_FIELDS,
+    VALUES,
+    fits,
+)
 from webhook.constraints.check import default_checker
 from webhook.constraints.sizes import size_gate, size_proof
 from webhook.engine import Config, Context, builtin_proof, review
 from webhook.findings import Action, Decision
+from webhook.policy.load import load_policies
 
 Edit = Callable[[dict[str, Any]], None]
 GATE_RULES = {"sagemaker.list-size", "sagemaker.map-size", "sagemaker.length", "guard.too-large"}
@@ -137,16 +149,17 @@ def test_the_checks_findings_below_the_bounds_are_all_there(
     ]
 
 
-def test_an_action_set_for_the_rule_does_not_relax_the_gate(job: dict[str, Any]) -> None:
-    """Beyond SageMaker's maximum nothing was checked, and SageMaker refuses the job anyway."""
+def test_the_gate_s_own_findings_always_deny(job: dict[str, Any]) -> None:
+    """Beyond its bounds nothing was checked: an action for ``guard.too-large`` changes nothing,
+    and one for a relaxed rule moves that rule's bound, not the others'."""
     config = Config(actions={"sagemaker.list-size": Action.WARN, "guard.too-large": Action.AUDIT})
     job["spec"]["inputDataConfig"] = [{}] * 21
+    job["spec"]["hyperParameters"] = {f"p{i}": "1" for i in range(101)}
     job["metadata"]["labels"] = {f"l{i}": "v" for i in range(ENTRIES + 1)}
     decision = review(job, config=config)
-    assert not decision.allowed
-    assert [(f.rule, f.action) for f in decision.findings] == [
-        ("guard.too-large", Action.DENY),
-        ("sagemaker.list-size", Action.DENY),
+    assert [(f.rule, f.where, f.action) for f in decision.findings] == [
+        ("guard.too-large", "metadata.labels", Action.DENY),
+        ("sagemaker.map-size", "spec.hyperParameters", Action.DENY),
     ]
 
 
@@ -283,3 +296,245 @@ def test_the_size_proof_holds_for_a_job_the_checks_deny(job: dict[str, Any]) -> 
 )
 def test_fits_holds_a_value_to_the_fixed_bounds(value: Any, expected: bool) -> None:
     assert fits(value) is expected
+
+
+# --- relaxed rules -----------------------------------------------------------------------------
+
+Resize = Callable[[dict[str, Any], int], None]
+
+
+def _channels(job: dict[str, Any], count: int) -> None:
+    job["spec"]["inputDataConfig"] = job["spec"]["inputDataConfig"][:1] * count
+
+
+def _hyperparameters(job: dict[str, Any], count: int) -> None:
+    job["spec"]["hyperParameters"] = {f"p{i}": "1" for i in range(count)}
+
+
+def _job_name(job: dict[str, Any], length: int) -> None:
+    job["spec"]["trainingJobName"] = "j" * length
+
+
+def _hyperparameter(job: dict[str, Any], length: int) -> None:
+    job["spec"]["hyperParameters"]["eta"] = "0" * length
+
+
+def _hyperparameter_key(job: dict[str, Any], length: int) -> None:
+    job["spec"]["hyperParameters"]["k" * length] = "1"
+
+
+#: (rule, resize, where, SageMaker's bound, the fixed bound that stands in for it)
+RELAXED: list[tuple[str, Resize, Callable[[int], str], int, int]] = [
+    ("sagemaker.list-size", _channels, lambda _: "spec.inputDataConfig", 20, ENTRIES),
+    ("sagemaker.map-size", _hyperparameters, lambda _: "spec.hyperParameters", 100, ENTRIES),
+    ("sagemaker.length", _job_name, lambda _: "spec.trainingJobName", 63, CHARS),
+    ("sagemaker.length", _hyperparameter, lambda _: "spec.hyperParameters[eta]", 2500, CHARS),
+    ("sagemaker.length", _hyperparameter_key, lambda n: f"spec.hyperParameters[{'k' * n}]", 256, CHARS),
+]  # fmt: skip
+RELAXED_IDS = ["channels", "hyperparameters", "job name", "hyperparameter", "hyperparameter key"]
+
+RELAXING = """\
+apiVersion: trainingjob-guard.io/v1alpha1
+kind: TrainingJobPolicy
+metadata: {{name: {id}}}
+id: {id}
+match: {{namespaces: [{namespaces}]}}
+apiConstraints: {{{rule}: {action}}}
+"""
+
+
+def _relaxing(folder: Path, rule: str, action: Action, namespaces: str = "'*'") -> Path:
+    where = namespaces.strip("'").replace("*", "all")
+    name = f"{rule.replace('.', '-')}-{action}-in-{where}"
+    text = RELAXING.format(id=name, namespaces=namespaces, rule=rule, action=action)
+    return write(folder, f"{name}.yaml", text)
+
+
+@pytest.fixture(params=["operator", "policy"])
+def relax(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str, Action], Config]:
+    """A configuration with one rule's action set, by ``--rule-action`` or by a policy."""
+
+    def config(rule: str, action: Action = Action.WARN) -> Config:
+        if request.param == "operator":
+            return Config(actions={rule: action})
+        return Config(policies=load_policies([_relaxing(tmp_path, rule, action)]))
+
+    return config
+
+
+@pytest.mark.parametrize("over", ["just", "up to the fixed bound"])
+@pytest.mark.parametrize(("rule", "resize", "where", "bound", "ceiling"), RELAXED, ids=RELAXED_IDS)
+def test_where_a_rule_is_relaxed_the_checks_report_it_with_its_action(
+    job: dict[str, Any],
+    relax: Callable[[str, Action], Config],
+    over: str,
+    rule: str,
+    resize: Resize,
+    where: Callable[[int], str],
+    bound: int,
+    ceiling: int,
+) -> None:
+    size = bound + 1 if over == "just" else ceiling
+    resize(job, size)
+    decision = review(job, config=relax(rule, Action.WARN))
+    assert decision.allowed
+    assert [(f.rule, f.where, f.action) for f in decision.findings] == [
+        (rule, where(size), Action.WARN)
+    ]
+    assert "nothing else is checked" not in decision.findings[0].message
+
+
+@pytest.mark.parametrize("over", ["just", "far"])
+@pytest.mark.parametrize(("rule", "resize", "where", "bound", "ceiling"), RELAXED, ids=RELAXED_IDS)
+def test_past_the_fixed_bound_a_relaxed_rule_is_one_denial_unchecked(
+    job: dict[str, Any],
+    relax: Callable[[str, Action], Config],
+    over: str,
+    rule: str,
+    resize: Resize,
+    where: Callable[[int], str],
+    bound: int,
+    ceiling: int,
+) -> None:
+    size = ceiling + 1 if over == "just" else ceiling * 24
+    resize(job, size)
+    decision = review(job, config=relax(rule, Action.WARN))
+    assert [(f.rule, f.where, f.action) for f in decision.findings] == [
+        ("guard.too-large", where(size), Action.DENY)
+    ]
+    assert decision.findings[0].message.endswith(
+        f"; at most {ceiling} are checked where {rule} is relaxed"
+        "; nothing else is checked until it fits"
+    )
+
+
+def test_a_rule_relaxed_to_audit_admits_silently(
+    job: dict[str, Any], relax: Callable[[str, Action], Config]
+) -> None:
+    _channels(job, 21)
+    decision = review(job, config=relax("sagemaker.list-size", Action.AUDIT))
+    assert [(f.rule, f.action) for f in decision.findings] == [
+        ("sagemaker.list-size", Action.AUDIT)
+    ]
+    assert decision.allowed
+    assert not decision.warnings
+
+
+def test_relaxing_one_rule_leaves_the_others_at_the_model_bounds(
+    job: dict[str, Any], relax: Callable[[str, Action], Config]
+) -> None:
+    _channels(job, 21)
+    _hyperparameters(job, 101)
+    decision = review(job, config=relax("sagemaker.list-size", Action.WARN))
+    assert [(f.rule, f.where, f.action) for f in decision.findings] == [
+        ("sagemaker.map-size", "spec.hyperParameters", Action.DENY)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("operator", "policies", "namespace", "relaxed"),
+    [
+        ({}, [(Action.WARN, "'*'")], "team-a", True),
+        ({"sagemaker.list-size": Action.DENY}, [(Action.WARN, "'*'")], "team-a", False),
+        ({}, [(Action.WARN, "'*'"), (Action.DENY, "team-a")], "team-a", False),  # the strictest
+        ({}, [(Action.WARN, "'*'"), (Action.DENY, "team-a")], "team-b", True),
+        ({}, [(Action.WARN, "research")], "team-a", False),  # the policy does not apply there
+        ({}, [(Action.WARN, "research")], "research", True),
+    ],
+)
+def test_the_gate_reads_the_action_review_gives_the_rule(
+    job: dict[str, Any],
+    tmp_path: Path,
+    operator: dict[str, Action],
+    policies: list[tuple[Action, str]],
+    namespace: str,
+    relaxed: bool,
+) -> None:
+    config = Config(
+        actions=operator,
+        policies=load_policies(
+            [_relaxing(tmp_path, "sagemaker.list-size", *policy) for policy in policies]
+        ),
+    )
+    _channels(job, 21)
+    [finding] = review(job, context=Context(namespace=namespace), config=config).findings
+    assert finding.rule == "sagemaker.list-size"
+    assert finding.action is (Action.WARN if relaxed else Action.DENY)
+    assert finding.message.endswith("nothing else is checked until it fits") is not relaxed
+
+
+def test_no_policy_is_selected_for_a_job_whose_metadata_is_over_its_bounds(
+    job: dict[str, Any], tmp_path: Path
+) -> None:
+    """Selection reads the labels: for a job the gate denies anyway, only the operator's
+    actions relax it."""
+    config = Config(
+        policies=load_policies([_relaxing(tmp_path, "sagemaker.list-size", Action.WARN)])
+    )
+    _channels(job, 21)
+    job["metadata"]["labels"] = {f"l{i}": "v" for i in range(ENTRIES + 1)}
+    decision = review(job, config=config)
+    assert [(f.rule, f.where, f.action) for f in decision.findings] == [
+        ("guard.too-large", "metadata.labels", Action.DENY),
+        ("sagemaker.list-size", "spec.inputDataConfig", Action.DENY),
+    ]
+
+
+def test_relaxed_lists_count_towards_the_total_of_values(job: dict[str, Any]) -> None:
+    """A thousand channels of a thousand attribute names each are not a million checks."""
+    config = Config(actions={"sagemaker.list-size": Action.WARN})
+    channel = copy.deepcopy(job["spec"]["inputDataConfig"][0])
+    channel["dataSource"]["s3DataSource"]["attributeNames"] = ["a"] * ENTRIES
+    job["spec"]["inputDataConfig"] = [channel] * ENTRIES
+    [finding] = review(job, config=config).findings
+    assert (finding.rule, finding.where) == (
+        "guard.too-large",
+        f"spec.inputDataConfig[{VALUES // ENTRIES - 1}].dataSource.s3DataSource.attributeNames",
+    )
+    assert finding.message.startswith(f"takes the job past {VALUES} list items")
+
+
+def test_an_update_of_a_job_stored_past_a_relaxed_bound_is_checked(job: dict[str, Any]) -> None:
+    config = Config(actions={"sagemaker.list-size": Action.WARN})
+    _channels(job, 21)
+    new = copy.deepcopy(job)
+    new["spec"]["tags"].append({"key": "team", "value": "a"})
+    decision = review(new, old=job, context=Context("UPDATE"), config=config)
+    assert decision.allowed
+    assert sorted((f.rule, f.action) for f in decision.findings) == [
+        ("sagemaker.list-size", Action.WARN),
+        ("update.not-propagated", Action.WARN),
+    ]
+    del new["spec"]["inputDataConfig"][20]  # the stored object alone is past its bound
+    decision = review(new, old=job, context=Context("UPDATE"), config=config)
+    assert [f.rule for f in decision.findings if f.action is Action.DENY] == ["update.immutable"]
+
+
+EVERY_RULE_RELAXED = Config(actions=dict.fromkeys(RELAXABLE, Action.WARN))
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_with_rules_relaxed_the_gate_changes_nothing_within_the_fixed_bounds(
+    native: bool,
+) -> None:
+    """Relaxed, the gate lets through what is past the model's bounds; the checks then give
+    the answer they give without the gate, and the proofs the one the walk gives."""
+    on = dataclasses.replace(EVERY_RULE_RELAXED, native=native)
+    off = dataclasses.replace(EVERY_RULE_RELAXED, native=False, gate=False)
+    let_through = 0
+    for name, job in CORPUS:
+        gated = review(job, config=on)
+        if size_gate(CHECKER)(job, RELAXABLE):
+            assert {f.rule for f in gated.findings} == {"guard.too-large"}, name
+            assert not gated.allowed, name
+            continue
+        assert _answer(gated) == _answer(review(job, config=off)), name
+        let_through += bool(size_gate(CHECKER)(job))
+    assert let_through > 10  # mutants past a model bound, within the fixed ones
+
+
+def test_a_job_either_proof_holds_for_is_within_the_relaxed_gate() -> None:
+    proofs = (builtin_proof(CHECKER), size_proof(CHECKER))
+    for name, job in CORPUS:
+        if any(proof.holds(job) for proof in proofs):
+            assert size_gate(CHECKER)(job, RELAXABLE) == [], name

@@ -23,6 +23,17 @@ One finding per oversized list, map or string, and nothing under it is
 looked at. :func:`webhook.engine.review` denies a job with any such finding
 and checks nothing else: the gate is the whole answer then.
 
+A platform team may relax a rule of SageMaker's bounds (:data:`RELAXABLE`):
+its action set to warn or audit, by the operator (``--rule-action``) or by a
+policy's ``apiConstraints`` for the jobs it applies to, as when AWS raises a
+limit before the pinned service model knows it. For that rule the gate then
+holds the job to the fixed bound instead of the model's (:data:`ENTRIES` for
+lists and maps, :data:`CHARS` for strings and map keys), and reports what is
+beyond it as ``guard.too-large``. Between the two bounds it lets the job
+through: the full checks run and report the rule's finding with its action.
+The items of such a list or map count towards :data:`VALUES`, as where the
+model sets no bound, so nested relaxed lists cannot multiply the work.
+
 The other members of ``metadata`` (``managedFields``, ``ownerReferences``,
 ``uid`` ...) belong to the API server and no check reads them; CEL rules,
 which convert the whole object, bound them themselves with :func:`fits`.
@@ -31,7 +42,9 @@ Two native proofs state every bound here but the two totals, and refuse all
 that those count but the members of ``metadata``, which cannot reach them
 alone: the proof of the built-in checks (:mod:`webhook.native.builtin`) and the
 gate's own (:mod:`webhook.constraints.sizes`). The walk runs only for a job
-neither holds for.
+neither holds for. Both hold only for a job within the model's bounds, on which
+the walk has nothing to say whatever is relaxed: it differs from the default
+walk only past a model's bound.
 """
 
 from __future__ import annotations
@@ -54,7 +67,13 @@ from webhook.findings import Finding
 from webhook.paths import SENSITIVE_MAPS
 
 RULE: Final = "guard.too-large"
-"""The rule id of a fixed bound (where SageMaker's model gives none)."""
+"""The rule id of a fixed bound (where SageMaker's model gives none, or its rule is relaxed)."""
+LIST_SIZE: Final = "sagemaker.list-size"
+MAP_SIZE: Final = "sagemaker.map-size"
+LENGTH: Final = "sagemaker.length"
+RELAXABLE: Final = frozenset({LIST_SIZE, MAP_SIZE, LENGTH})
+"""The rules of SageMaker's bounds: where one is relaxed, the fixed bound stands in for the
+model's."""
 
 ENTRIES: Final = 1_000
 """Items of a list or entries of a map where the model sets no bound (labels, annotations,
@@ -66,7 +85,8 @@ no annotation the API server stores is longer."""
 DEPTH: Final = 32
 """Levels of nesting below the object's top (SageMaker's deepest field is 7 levels down)."""
 VALUES: Final = 10_000
-"""List items and map entries in all, outside the fields the model bounds."""
+"""List items and map entries in all, outside the model's bounds (where it sets none, or its
+rule is relaxed and they are over it)."""
 UNKNOWN_FIELDS: Final = 100
 """Fields the CRD does not define, in all: each one costs a did-you-mean search."""
 
@@ -87,15 +107,37 @@ class _ExhaustedError(Exception):
 class _Walk:
     """The findings so far and what is left of the totals."""
 
-    __slots__ = ("fields", "out", "values")
+    __slots__ = ("fields", "out", "relaxed", "values")
 
-    def __init__(self) -> None:
+    def __init__(self, relaxed: frozenset[str] = frozenset()) -> None:
         self.out: list[Finding] = []
         self.values = VALUES
         self.fields = UNKNOWN_FIELDS
+        self.relaxed = relaxed
 
     def report(self, rule: str, trail: Trail, message: str, on_key: bool = False) -> None:
         self.out.append(Finding(rule, flatten(trail), message + UNCHECKED, on_key=on_key))
+
+    def stops(self, rule: str, size: int, ceiling: int) -> bool:
+        """True when a *size* over the model's bound for *rule* is reported, not let through.
+
+        Always, unless *rule* is relaxed and *size* is within the fixed *ceiling*.
+        """
+        return rule not in self.relaxed or size > ceiling
+
+    def beyond(
+        self, rule: str, trail: Trail, message: str, ceiling: int, on_key: bool = False
+    ) -> None:
+        """Report a size over the model's bound: as *rule*, or past *ceiling* where relaxed."""
+        if rule in self.relaxed:
+            self.report(
+                RULE,
+                trail,
+                f"{message}; at most {ceiling} are checked where {rule} is relaxed",
+                on_key,
+            )
+        else:
+            self.report(rule, trail, message, on_key)
 
     def spend(self, count: int, trail: Trail) -> None:
         """Count *count* more values outside the model's bounds; stop when they run out."""
@@ -231,8 +273,10 @@ class _Compiler:
                     return
                 walk.spend(count, trail)
             elif count > high:
-                walk.report("sagemaker.list-size", trail, messages.size(count, shape, "item"))
-                return
+                if walk.stops(LIST_SIZE, count, ENTRIES):
+                    walk.beyond(LIST_SIZE, trail, messages.size(count, shape, "item"), ENTRIES)
+                    return
+                walk.spend(count, trail)
             for index, item in enumerate(value):
                 if item is not None:
                     member(item, (trail, index), depth + 1, walk)
@@ -244,6 +288,7 @@ class _Compiler:
         secret = self.check(shape.value, sensitive=True)
         high = shape.max
         key_high = shape.key.max
+        key_limit = CHARS if key_high is None else key_high
 
         def check(value: Any, trail: Trail, depth: int, walk: _Walk) -> None:
             if type(value) is not dict:
@@ -256,25 +301,29 @@ class _Compiler:
                     return
                 walk.spend(count, trail)
             elif count > high:
-                walk.report("sagemaker.map-size", trail, messages.size(count, shape, "entry"))
-                return
+                if walk.stops(MAP_SIZE, count, ENTRIES):
+                    walk.beyond(MAP_SIZE, trail, messages.size(count, shape, "entry"), ENTRIES)
+                    return
+                walk.spend(count, trail)
             values = secret if trail is not None and trail[1] in SENSITIVE_MAPS else plain
             for key, item in value.items():
                 entry = (trail, key)
-                if type(key) is str and len(key) > (CHARS if key_high is None else key_high):
+                if type(key) is str and len(key) > key_limit:
                     if key_high is None:
                         walk.report(RULE, entry, _too_long(len(key), "key "), on_key=True)
-                    else:
+                        continue
+                    if walk.stops(LENGTH, len(key), CHARS):
                         message = messages.key_length(key, shape.key)
-                        walk.report("sagemaker.length", entry, message, on_key=True)
-                elif item is not None:
+                        walk.beyond(LENGTH, entry, message, CHARS, on_key=True)
+                        continue
+                if item is not None:
                     values(item, entry, depth + 1, walk)
 
         return check
 
 
 def _string(shape: StringShape, sensitive: bool) -> Check:
-    """A string's length: the model's maximum, else (an enum) :data:`CHARS`."""
+    """A string's length: the model's maximum (:data:`CHARS` if relaxed), else :data:`CHARS`."""
     high = shape.max
 
     def check(value: Any, trail: Trail, depth: int, walk: _Walk) -> None:
@@ -283,8 +332,8 @@ def _string(shape: StringShape, sensitive: bool) -> Check:
         elif high is None:
             if len(value) > CHARS:
                 walk.report(RULE, trail, _too_long(len(value)))
-        elif len(value) > high:
-            walk.report("sagemaker.length", trail, messages.length(value, shape, sensitive))
+        elif len(value) > high and walk.stops(LENGTH, len(value), CHARS):
+            walk.beyond(LENGTH, trail, messages.length(value, shape, sensitive), CHARS)
 
     return check
 
@@ -309,9 +358,12 @@ class SizeGate:
             {"apiVersion": _any, "kind": _any, "metadata": _metadata, "spec": spec, "status": _any}
         )
 
-    def __call__(self, obj: Any) -> list[Finding]:
-        """One finding per list, map or string of *obj* over its bound; empty when none is."""
-        walk = _Walk()
+    def __call__(self, obj: Any, relaxed: frozenset[str] = frozenset()) -> list[Finding]:
+        """One finding per list, map or string of *obj* over its bound; empty when none is.
+
+        *relaxed*: the rules of :data:`RELAXABLE` whose model bounds give way to the fixed ones.
+        """
+        walk = _Walk(relaxed)
         with contextlib.suppress(_ExhaustedError):
             self._check(obj, None, 0, walk)
         return walk.out
@@ -325,6 +377,20 @@ def fits(value: Any, depth: int = 0) -> bool:
     walk = _Walk()
     try:
         _any(value, None, depth, walk)
+    except _ExhaustedError:
+        return False
+    return not walk.out
+
+
+def metadata_fits(obj: Mapping[str, Any]) -> bool:
+    """True when the members of *obj*'s ``metadata`` that checks read are within the fixed bounds.
+
+    What selecting policies reads (labels, annotations, the namespace) costs
+    little then; a job for which this is False is denied by the gate anyway.
+    """
+    walk = _Walk()
+    try:
+        _metadata(obj.get("metadata"), (None, "metadata"), 1, walk)
     except _ExhaustedError:
         return False
     return not walk.out

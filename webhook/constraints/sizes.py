@@ -8,6 +8,9 @@ of the members of ``metadata`` that checks read, and nothing else. Like every
 proof it is only ever stricter than the walk: it refuses what the walk would
 have to count (``status``, fields the CRD does not define, values of another
 type), and then the walk gives the exact findings (:func:`gate_findings`).
+It holds only for a job within the model's bounds, so it stands for the gate
+with rules relaxed too (see :mod:`webhook.constraints.bounds`), whose walk of
+such a job is the default one.
 """
 
 from __future__ import annotations
@@ -112,13 +115,17 @@ def size_proof(checker: SpecChecker) -> Proof:
     return Proof([size_schema(checker.constraints)])
 
 
-def gate_findings(obj: Any, checker: SpecChecker, *, proven: bool = False) -> list[Finding]:
+def gate_findings(
+    obj: Any, checker: SpecChecker, *, proven: bool = False, relaxed: frozenset[str] = frozenset()
+) -> list[Finding]:
     """The size gate's findings on *obj*; none when a proof holds.
 
     *proven*: the native proof of the built-in checks held (:mod:`webhook.native.builtin`),
     which states every bound the gate checks that a job it proves could break; else the
-    gate's own proof is tried before the walk.
+    gate's own proof is tried before the walk. *relaxed*: the rules whose model bounds give
+    way to the fixed ones (:data:`~webhook.constraints.bounds.RELAXABLE`); a job either
+    proof holds for is within the model's bounds, so within those too.
     """
     if proven or size_proof(checker).holds(obj):
         return []
-    return size_gate(checker)(obj)
+    return size_gate(checker)(obj, relaxed)

@@ -48,7 +48,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,14 +171,22 @@ class Server:
 
 
 def start_server(
-    workdir: Path, *, policy_dir: Path, cert_dir: Path, reload_interval: float = RELOAD_INTERVAL
+    workdir: Path,
+    *,
+    policy_dir: Path,
+    cert_dir: Path,
+    reload_interval: float = RELOAD_INTERVAL,
+    flags: Sequence[str] = (),
+    program: Sequence[str] = ("-m", "webhook"),
 ) -> Server:
-    """Start ``serve`` on a free port and wait for its banner."""
+    """Start ``serve`` on a free port (with more *flags*) and wait for its banner.
+
+    *program*: Python's arguments that run the command line (another script can stand in).
+    """
     log_file = workdir / "server.log"
     command = [
         sys.executable,
-        "-m",
-        "webhook",
+        *program,
         "serve",
         "--port",
         "0",
@@ -189,6 +197,7 @@ def start_server(
         "--no-baseline",  # the folder holds every policy in force, a copy of the baseline too
         "--reload-interval",
         str(reload_interval),
+        *flags,
     ]
     with log_file.open("w", encoding="utf-8") as stderr:
         process = subprocess.Popen(
@@ -749,17 +758,26 @@ def deliberate_cases() -> dict[str, Case]:
         assert data["response"]["allowed"] is True
         assert "patch" not in data["response"]
 
-    def bad_request(data: dict[str, Any]) -> None:
-        response = data["response"]
-        assert response["allowed"] is False
-        assert response["status"]["code"] == 400
-        assert response["status"]["reason"] == "BadRequest"
-        assert "invalid AdmissionReview" in response["status"]["message"]
-        assert "request.operation" in response["status"]["message"]
+    def bad_request(field: str) -> Callable[[dict[str, Any]], None]:
+        def check(data: dict[str, Any]) -> None:
+            response = data["response"]
+            assert response["allowed"] is False
+            assert response["status"]["code"] == 400
+            assert response["status"]["reason"] == "BadRequest"
+            assert "invalid AdmissionReview" in response["status"]["message"]
+            assert f"{field}: " in response["status"]["message"]
+
+        return check
+
+    def with_request(**fields: Any) -> dict[str, Any]:
+        data = review("CREATE", copy.deepcopy(VALID))
+        data["request"].update(fields)
+        return data
 
     valid_text = body_of(review("CREATE", copy.deepcopy(VALID)))
     pod = pod_review()
     malformed = review_with_a_malformed_request()
+    dry_run_text, dry_run_number = with_request(dryRun="true"), with_request(dryRun=1)
     return {
         "garbage bytes": Case(b"\x00\xff\xfe GET / \x80\x81", 400, error_names("not JSON")),
         "truncated JSON": Case(valid_text[: len(valid_text) // 2], 400, error_names("not JSON")),
@@ -776,7 +794,25 @@ def deliberate_cases() -> dict[str, Case]:
             body_of(review_without_uid()), 400, error_names("invalid AdmissionReview", "uid")
         ),
         "a malformed request with a uid": Case(
-            body_of(malformed), 200, bad_request, malformed["request"]["uid"]
+            body_of(malformed), 200, bad_request("request.operation"), malformed["request"]["uid"]
+        ),
+        # Strict types: nothing is coerced, the field is named.
+        'dryRun: "true"': Case(
+            body_of(dry_run_text),
+            200,
+            bad_request("request.dryRun"),
+            dry_run_text["request"]["uid"],
+        ),
+        "dryRun: 1": Case(
+            body_of(dry_run_number),
+            200,
+            bad_request("request.dryRun"),
+            dry_run_number["request"]["uid"],
+        ),
+        'uid: ""': Case(
+            body_of(with_request(uid="")),
+            400,
+            error_names("invalid AdmissionReview", "request.uid: "),
         ),
     }
 

@@ -1,8 +1,9 @@
-"""The AdmissionReview wire types: the native envelope check is never looser than pydantic.
+"""The AdmissionReview wire types: the native envelope check and pydantic agree, strictly.
 
 When the draft-4 schema proves a decoded body, :func:`parse_request` uses
 it as it is; so every body the schema takes must be one pydantic's validator
 of the TypedDicts takes too, with the same values for every declared field.
+Both are strict: what one refuses, the other refuses too, and nothing is coerced.
 """
 
 from __future__ import annotations
@@ -80,6 +81,14 @@ def _variants() -> list[dict[str, Any]]:
     return found
 
 
+def _pydantic_takes(data: dict[str, Any]) -> bool:
+    try:
+        TypeAdapter(AdmissionReview).validate_python(data)
+    except ValidationError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("data", _variants())
 def test_what_the_envelope_takes_pydantic_takes_with_the_same_values(
     data: dict[str, Any],
@@ -87,6 +96,7 @@ def test_what_the_envelope_takes_pydantic_takes_with_the_same_values(
     if PROOF.holds(data):
         typed = TypeAdapter(AdmissionReview).validate_python(data)  # must not raise
         assert typed == _declared(data, AdmissionReview)
+    assert PROOF.holds(data) == _pydantic_takes(data)
 
 
 def test_the_api_servers_review_takes_the_fast_path() -> None:
@@ -111,12 +121,36 @@ def test_a_body_pydantic_refuses_raises_with_the_location(
     assert location in {".".join(map(str, e["loc"])) for e in raised.value.errors()}
 
 
-def test_a_lax_value_pydantic_accepts_gets_the_slow_path() -> None:
-    """``dryRun: "true"`` is a boolean to pydantic, not to the envelope: still parsed."""
+@pytest.mark.parametrize(
+    ("field", "value", "location", "complaint"),
+    [
+        ("dryRun", "true", "request.dryRun", "valid boolean"),
+        ("dryRun", 1, "request.dryRun", "valid boolean"),
+        ("dryRun", "false", "request.dryRun", "valid boolean"),
+        ("dryRun", None, "request.dryRun", "valid boolean"),
+        ("uid", "", "request.uid", "at least 1 character"),
+        ("uid", 42, "request.uid", "valid string"),
+        ("name", 7, "request.name", "valid string"),
+        ("namespace", ["team-a"], "request.namespace", "valid string"),
+        ("subResource", 0, "request.subResource", "valid string"),
+        ("userInfo", {"username": 1}, "request.userInfo.username", "valid string"),
+        ("userInfo", {"groups": "ml"}, "request.userInfo.groups", "valid list"),
+        ("userInfo", {"groups": [1]}, "request.userInfo.groups.0", "valid string"),
+        ("kind", {"kind": True}, "request.kind.kind", "valid string"),
+        ("object", [], "request.object", "valid dictionary"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_not_coerced(
+    field: str, value: Any, location: str, complaint: str
+) -> None:
     data = copy.deepcopy(REVIEW)
-    data["request"]["dryRun"] = "true"
+    data["request"][field] = value
     assert not PROOF.holds(data)
-    assert parse_request(data)["dryRun"] is True
+    with pytest.raises(ValidationError) as raised:
+        parse_request(data)
+    problems = {".".join(map(str, e["loc"])): e["msg"] for e in raised.value.errors()}
+    assert location in problems, problems
+    assert complaint in problems[location]
 
 
 def test_the_envelope_declares_every_field_of_the_types() -> None:

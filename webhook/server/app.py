@@ -5,13 +5,15 @@ the API server calls them on every ``kubectl apply``, and a framework's
 per-request machinery (routing, dependency injection, response models) would
 cost more than the decision itself. The handler only reads the body, awaits
 the decision, which runs with the others of its event-loop turn in one batch
-(:mod:`webhook.server.batch`), and sends it. ``/validate`` first tries to prove the
+(:mod:`webhook.server.batch`), or in the worker thread for a large body
+(:mod:`webhook.server.worker`), and sends it. ``/validate`` first tries to prove the
 whole review clean in one native check (:mod:`webhook.server.fast`). Everything else (``/healthz``,
 ``/readyz``, ``/metrics``) is a small FastAPI application behind it.
 
 Every failure gets a deliberate answer: a body that is not JSON, not an
 AdmissionReview v1, too large, or a bug in a check is answered with a clear
-message, never with a traceback and never with ``allowed: true``.
+message, never with a traceback and never with ``allowed: true``. Requests are
+counted and logged on the event loop, whichever thread decided them.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from webhook.server import admission
 from webhook.server.batch import Batch
 from webhook.server.state import ServerState
 from webhook.server.wire import API_VERSION, AdmissionRequest, parse_request
+from webhook.server.worker import OFF_LOOP_BYTES, Worker
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -50,8 +53,17 @@ class BodyTooLargeError(Exception):
     """The request body is over the limit."""
 
 
+class ClientDisconnectedError(Exception):
+    """The client went away (or was dropped) before its body was read."""
+
+
 async def read_body(receive: Receive, limit: int) -> bytes:
-    """Read the whole body, or raise BodyTooLargeError as soon as it passes *limit*."""
+    """Read the whole body, or raise BodyTooLargeError as soon as it passes *limit*.
+
+    The limit is on the whole body, however it comes: in one piece, or chunked
+    with no ``Content-Length``. Raises ClientDisconnectedError when the
+    connection closes first: a part of a body is not a request.
+    """
     message = await receive()
     if not message.get("more_body", False) and message["type"] == "http.request":
         body: bytes = message.get("body", b"")  # the usual case: all of it at once
@@ -62,7 +74,7 @@ async def read_body(receive: Receive, limit: int) -> bytes:
     size = 0
     while True:
         if message["type"] == "http.disconnect":
-            break
+            raise ClientDisconnectedError
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -90,6 +102,7 @@ def build_app(state: ServerState, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
     """The application serving *state*."""
     operations = _operations_app(state)
     batch = Batch()
+    worker = Worker()
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         handler = HANDLERS.get(scope.get("path", "")) if scope["type"] == "http" else None
@@ -99,7 +112,7 @@ def build_app(state: ServerState, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
         if scope["method"] != "POST":
             await _send(send, 405, _error("use POST with an AdmissionReview"))
             return
-        await _admit(state, batch, scope, receive, send, max_body=max_body)
+        await _admit(state, scope, receive, send, batch=batch, worker=worker, max_body=max_body)
 
     return app
 
@@ -120,9 +133,13 @@ class _Lookup(NamedTuple):
 
 
 class _Exchange:
-    """One admission request on its way to an answer: what to count and log."""
+    """One admission request on its way to an answer: what to count and log.
 
-    __slots__ = ("endpoint", "fast", "handler", "start", "state")
+    Counting and logging belong to the event loop's thread: when the worker
+    decides, they wait in :attr:`later` until the loop :meth:`settle` s them.
+    """
+
+    __slots__ = ("endpoint", "fast", "handler", "later", "start", "state")
 
     def __init__(self, state: ServerState, path: str) -> None:
         self.state = state
@@ -131,19 +148,49 @@ class _Exchange:
         # The one-check proof of a clean review (webhook.server.fast) is /validate's.
         self.fast = state.fast_path if self.handler is admission.validate else None
         self.start = time.perf_counter()
+        self.later: list[Callable[[], None]] | None = None
+        """Set by the caller when the decision runs off the loop."""
 
     def reject(self, status: int, message: str) -> Reply:
         """An HTTP error: the request is not an AdmissionReview we can answer."""
-        seconds = time.perf_counter() - self.start
-        self.state.metrics.observe(self.endpoint, "UNKNOWN", "error", seconds)
-        self.state.log(
-            "bad-request", "warning", endpoint=self.endpoint, status=status, error=message
-        )
+        self._record(partial(self._rejected, status, message))
         return Reply(status, _error(message), close=status == 413)
 
     def answer(self, uid: str, answer: admission.Answer, request: AdmissionRequest | None) -> Reply:
         """An AdmissionReview response, counted and logged."""
         body = admission.response(uid, answer)
+        if self.later is None:
+            self._answered(uid, answer, request)
+        else:
+            self.later.append(partial(self._answered, uid, answer, request))
+        return Reply(200, body)
+
+    def failed(self, error: Exception, uid: str | None) -> None:
+        """Log a bug met on the way (the answer says to see the log)."""
+        self._record(partial(self.state.log, "internal-error", "error", uid=uid, error=repr(error)))
+
+    def settle(self) -> None:
+        """Count and log what the worker decided (on the loop)."""
+        later, self.later = self.later, None
+        for record in later or ():
+            record()
+
+    def _record(self, record: Callable[[], None]) -> None:
+        if self.later is None:
+            record()
+        else:
+            self.later.append(record)
+
+    def _rejected(self, status: int, message: str) -> None:
+        seconds = time.perf_counter() - self.start
+        self.state.metrics.observe(self.endpoint, "UNKNOWN", "error", seconds)
+        self.state.log(
+            "bad-request", "warning", endpoint=self.endpoint, status=status, error=message
+        )
+
+    def _answered(
+        self, uid: str, answer: admission.Answer, request: AdmissionRequest | None
+    ) -> None:
         seconds = time.perf_counter() - self.start
         operation = request["operation"] if request else "UNKNOWN"
         self.state.metrics.observe(
@@ -169,7 +216,6 @@ class _Exchange:
             dry_run=dry_run,
             seconds=seconds,
         )
-        return Reply(200, body)
 
 
 async def _reply(send: Send, reply: Reply) -> None:
@@ -177,9 +223,16 @@ async def _reply(send: Send, reply: Reply) -> None:
 
 
 async def _admit(
-    state: ServerState, batch: Batch, scope: Scope, receive: Receive, send: Send, *, max_body: int
+    state: ServerState,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    batch: Batch,
+    worker: Worker,
+    max_body: int,
 ) -> None:
-    """Read the body, decide in this turn's batch (:mod:`webhook.server.batch`), answer."""
+    """Read the body, decide in this turn's batch or in the worker, answer."""
     exchange = _Exchange(state, scope["path"])
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > max_body:
@@ -190,17 +243,27 @@ async def _admit(
     except BodyTooLargeError:
         await _reply(send, exchange.reject(413, f"body over {max_body} bytes"))
         return
-    reply = await batch.run(partial(_decide, exchange, body))
-    if isinstance(reply, _Lookup):
-        lookup = state.namespace_labels
-        assert lookup is not None
-        labels = await _labels_of(lookup, reply.namespace)
-        reply = await batch.run(partial(_answer, exchange, reply.request, labels))
+    except ClientDisconnectedError:
+        return  # nobody to answer (the connection's end is logged where it was dropped)
+    run = batch.run
+    if len(body) > OFF_LOOP_BYTES:  # the batch is for small ones (webhook.server.worker)
+        run, exchange.later = worker.run, []
+    try:
+        reply = await run(partial(_decide, exchange, body))
+        if isinstance(reply, _Lookup):
+            lookup = state.namespace_labels
+            assert lookup is not None
+            labels = await _labels_of(lookup, reply.namespace)
+            reply = await run(partial(_answer, exchange, reply.request, labels))
+    except Exception as error:  # a bug outside the handler: deny, say so, never a traceback
+        exchange.failed(error, None)
+        reply = Reply(500, _error("trainingjob-guard failed: see its log"))
+    exchange.settle()
     await _reply(send, reply)
 
 
 def _decide(exchange: _Exchange, body: bytes) -> Reply | _Lookup:
-    """Parse and check the AdmissionReview, then answer it (no I/O: runs in a batch)."""
+    """Parse and check the AdmissionReview, then answer it (no I/O: batch or worker thread)."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as error:
@@ -247,7 +310,7 @@ def _answer(
     try:
         answer = exchange.handler(request, state.config, labels)
     except Exception as error:  # a bug must deny with a message, not 500 with a traceback
-        state.log("internal-error", "error", uid=request["uid"], error=repr(error))
+        exchange.failed(error, request["uid"])
         answer = admission.Answer(False, "error", 500, "trainingjob-guard failed: see its log")
     return exchange.answer(request["uid"], answer, request)
 

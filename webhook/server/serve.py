@@ -8,6 +8,12 @@ requests; a background task polls the policy files and the certificate every
 ``reload_interval`` seconds and swaps in what changed (a mounted ConfigMap or
 Secret changes through a symlink swap, which the polling sees). uvicorn
 finishes in-flight requests on SIGTERM before it exits.
+
+Connections are bounded (:mod:`webhook.server.connections`): a read timeout
+for the TLS handshake and for each request, a keep-alive timeout, a limit on
+how many are open; the defaults and their reasons are in
+:mod:`webhook.server.limits`. Everything written to standard error is a JSON
+line, uvicorn's own messages included (:mod:`webhook.server.logs`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
-import uvloop
 from kubernetes.client import AdmissionregistrationV1Api, CoreV1Api
 
 from webhook.certs import CertFiles, CertificateError, RotatingContext, ensure_cert_dir
@@ -35,6 +40,9 @@ from webhook.kube.namespaces import NamespaceLabels
 from webhook.policy.load import PolicyLoadError
 from webhook.policy.update import DEFAULT_CONTROLLER_USERS
 from webhook.server.app import MAX_BODY_BYTES, build_app
+from webhook.server.connections import event_loop, protocol
+from webhook.server.limits import Limits
+from webhook.server.logs import json_logging
 from webhook.server.state import JsonLog, ServerState
 
 
@@ -59,6 +67,8 @@ class ServeOptions:
     reload_interval: float = 2.0
     max_body: int = MAX_BODY_BYTES
     graceful_seconds: int = 15
+    limits: Limits = field(default_factory=Limits)
+    """Read and keep-alive timeouts, and the connection limit."""
     kubeconfig: str | None = None
     namespace_labels: bool = False
     """Look up namespace labels in the API server."""
@@ -165,8 +175,18 @@ async def _watch(
 
 
 async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
-    """Serve until SIGINT / SIGTERM; return the exit code."""
+    """Serve until SIGINT / SIGTERM; return the exit code.
+
+    Everything written to standard error from here on is a line of *log*: the
+    libraries' log records (:mod:`webhook.server.logs`) and why the server could
+    not start, if it could not.
+    """
     log = log or JsonLog()
+    with json_logging(log):
+        return await _run(options, log)
+
+
+async def _run(options: ServeOptions, log: JsonLog) -> int:
     keeper: SelfManagedCertificates | None = None
     labels: NamespaceLabels | None = None
     try:
@@ -184,13 +204,28 @@ async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
             labels.start()
             state.namespace_labels = labels
     except PolicyLoadError as error:
-        for problem in error.errors:
-            print(problem, file=sys.stderr)
+        log("startup-failed", "error", errors=[str(problem) for problem in error.errors])
         return 2
     except (CertificateError, KubeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        log("startup-failed", "error", error=str(error))
         return 2
     state.certificate_file = files.cert
+    served = await _serve(options, state, files, rotating, keeper)
+    if labels is not None:
+        labels.stop()
+    log("stopped")
+    log.flush()
+    return 0 if served else 1
+
+
+async def _serve(
+    options: ServeOptions,
+    state: ServerState,
+    files: CertFiles,
+    rotating: RotatingContext,
+    keeper: SelfManagedCertificates | None,
+) -> bool:
+    """Serve until SIGINT / SIGTERM; False if the server did not start."""
 
     def ssl_context(_config: uvicorn.Config, _default: object) -> ssl.SSLContext:
         return rotating.context
@@ -201,10 +236,12 @@ async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
         port=options.port,
         ssl_context_factory=ssl_context,
         loop="uvloop",
-        http="httptools",
+        http=protocol(options.limits, state.log),
         lifespan="off",
         access_log=False,
+        log_config=None,  # its records go to the JSON log (webhook.server.logs)
         log_level="warning",
+        timeout_keep_alive=options.limits.keep_alive_timeout,
         timeout_graceful_shutdown=options.graceful_seconds,
     )
     server = uvicorn.Server(config)
@@ -221,18 +258,14 @@ async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
     if server.started:
         port = server.servers[0].sockets[0].getsockname()[1]
         policies = [p.id for p in state.config.policies.policies]
-        log("serving", host=options.host, port=port, policies=policies)
+        state.log("serving", host=options.host, port=port, policies=policies)
         sys.stdout.write(banner(options, files, port, policies))
         sys.stdout.flush()
     await serving
     watcher.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watcher
-    if labels is not None:
-        labels.stop()
-    log("stopped")
-    log.flush()
-    return 0 if server.started else 1
+    return server.started
 
 
 def serve_forever(options: ServeOptions) -> int:
@@ -240,7 +273,7 @@ def serve_forever(options: ServeOptions) -> int:
 
     ``asyncio.run`` would give the default loop: uvicorn picks uvloop only when
     it creates the loop itself, and here the loop is ours (the reload task
-    shares it).
+    shares it, and it bounds TLS handshakes by the read timeout).
     """
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+    with asyncio.Runner(loop_factory=event_loop(options.limits.read_timeout)) as runner:
         return runner.run(run(options))

@@ -5,20 +5,22 @@ the JSON object itself, read with the field names of the Kubernetes API.
 :func:`parse_request` checks a decoded body against them:
 
 * natively first (:mod:`webhook.native`): a draft-4 JSON Schema of the same
-  types, only ever stricter than pydantic's lax reading of them (a boolean must
-  be ``true`` or ``false``, not ``"true"``), proves the usual request in
-  about a microsecond, and the dict is used as it is;
+  types proves the usual request in about a microsecond, and the dict is used
+  as it is;
 * else with pydantic's validator of the types, which gives every problem
   with its location for the error answer.
 
-Fields a type does not declare are ignored, as Kubernetes clients do. (No
-``from __future__ import annotations`` here: ``TypedDict`` reads ``NotRequired``
-at class creation.)
+Both are strict, and agree: a value of the wrong JSON type is refused, never
+coerced (``dryRun: "true"`` or ``1`` is not a boolean, as it is not to the API
+server, which never sends one), and ``uid``, which the answer must echo, is a
+non-empty string. Fields a type does not declare are ignored, as Kubernetes
+clients do. (No ``from __future__ import annotations`` here: ``TypedDict``
+reads ``NotRequired`` at class creation.)
 """
 
-from typing import Any, Final, Literal, NotRequired, cast
+from typing import Annotated, Any, Final, Literal, NotRequired, cast
 
-from pydantic import TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter, with_config
 from typing_extensions import TypedDict  # pydantic reads typing's only from Python 3.12
 
 from webhook.native import Proof, Schema
@@ -26,7 +28,12 @@ from webhook.request import Operation
 
 API_VERSION: Final = "admission.k8s.io/v1"
 
+_STRICT: Final = ConfigDict(strict=True)
+"""No coercion: each field has the JSON type it is declared with (on every type, so that
+each is strict wherever it is validated)."""
 
+
+@with_config(_STRICT)
 class GroupVersionKind(TypedDict, total=False):
     """``request.kind``."""
 
@@ -35,6 +42,7 @@ class GroupVersionKind(TypedDict, total=False):
     kind: str
 
 
+@with_config(_STRICT)
 class UserInfo(TypedDict, total=False):
     """``request.userInfo``: who is asking."""
 
@@ -42,10 +50,11 @@ class UserInfo(TypedDict, total=False):
     groups: list[str]
 
 
+@with_config(_STRICT)
 class AdmissionRequest(TypedDict):
     """``request`` of an AdmissionReview."""
 
-    uid: str
+    uid: Annotated[str, Field(min_length=1)]
     kind: GroupVersionKind
     operation: Operation
     subResource: NotRequired[str | None]
@@ -57,6 +66,7 @@ class AdmissionRequest(TypedDict):
     dryRun: NotRequired[bool]
 
 
+@with_config(_STRICT)
 class AdmissionReview(TypedDict):
     """An AdmissionReview as the API server sends it."""
 
@@ -79,7 +89,7 @@ ENVELOPE: Final[Schema] = {
             "type": "object",
             "required": ["uid", "kind", "operation"],
             "properties": {
-                "uid": _STRING,
+                "uid": {"type": "string", "minLength": 1},
                 "kind": {
                     "type": "object",
                     "properties": {"group": _STRING, "version": _STRING, "kind": _STRING},

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,7 @@ from webhook.certs import load_server_context
 from webhook.cli import build_parser
 from webhook.cli.commands import policy_paths
 from webhook.policy.load import baseline_policy, load_policies
+from webhook.server import limits
 
 PROJECT = Path(__file__).resolve().parents[2]
 CHART = PROJECT / "charts" / "trainingjob-guard"
@@ -48,6 +51,12 @@ VARIANTS: dict[str, Obj] = {
         }
     },
     "helm-generated": {"certificates": {"mode": "helm-generated"}},
+    "match-conditions-off": {
+        "webhook": {
+            "defaultMatchConditions": False,
+            "matchConditions": [{"name": "team-jobs", "expression": "has(object.metadata.labels)"}],
+        }
+    },
     "replicas-1": {"replicas": 1},
     "replicas-3": {"replicas": 3},
     "policies-inline": {
@@ -247,12 +256,14 @@ def test_webhooks_cover_trainingjob_writes_only(
     rendered: dict[str, Rendered], variant: str
 ) -> None:
     for kind, webhook in rendered[variant].webhooks():
+        # /mutate only ever patches a CREATE: registering UPDATE would only add a way to fail.
+        operations = ["CREATE"] if kind.startswith("Mutating") else ["CREATE", "UPDATE"]
         assert webhook["rules"] == [
             {
                 "apiGroups": ["sagemaker.services.k8s.aws"],
                 "apiVersions": ["*"],
                 "resources": ["trainingjobs"],
-                "operations": ["CREATE", "UPDATE"],
+                "operations": operations,
                 "scope": "Namespaced",
             }
         ]
@@ -274,11 +285,14 @@ def test_webhooks_cover_trainingjob_writes_only(
 
 
 def test_webhook_defaults(rendered: dict[str, Rendered]) -> None:
-    for _, webhook in rendered["default"].webhooks():
+    for kind, webhook in rendered["default"].webhooks():
         assert webhook["timeoutSeconds"] == 5
         assert webhook["failurePolicy"] == "Fail"
         assert "objectSelector" not in webhook
-        assert "matchConditions" not in webhook
+        if kind.startswith("Mutating"):
+            assert "matchConditions" not in webhook
+        else:
+            assert webhook["matchConditions"] == default_match_conditions([ACK_CONTROLLER])
         assert webhook["namespaceSelector"] == {
             "matchExpressions": [
                 {
@@ -291,11 +305,14 @@ def test_webhook_defaults(rendered: dict[str, Rendered]) -> None:
 
 
 def test_webhook_settings_from_values(rendered: dict[str, Rendered]) -> None:
-    for _, webhook in rendered["everything-on"].webhooks():
+    for kind, webhook in rendered["everything-on"].webhooks():
         assert webhook["timeoutSeconds"] == 10
         assert webhook["failurePolicy"] == "Ignore"
         assert webhook["objectSelector"] == {"matchLabels": {"guard": "on"}}
-        assert webhook["matchConditions"] == [{"name": "not-ack", "expression": "true"}]
+        # The user's conditions on both webhooks, after the chart's own on the validating one.
+        users = [{"name": "not-ack", "expression": "true"}]
+        defaults = [] if kind.startswith("Mutating") else default_match_conditions([ACK_CONTROLLER])
+        assert webhook["matchConditions"] == defaults + users
         # The exclusions stay, ANDed with the user's selector.
         assert webhook["namespaceSelector"] == {
             "matchLabels": {"ml": "enabled"},
@@ -315,6 +332,111 @@ def test_webhook_in_kube_system_excludes_it_once(chart: helm_python.Chart) -> No
     for _, webhook in out.webhooks():
         (exclusion,) = webhook["namespaceSelector"]["matchExpressions"]
         assert exclusion["values"] == ["kube-system"]
+
+
+# --- matchConditions: what an outage of the webhook may not block --------------------------------
+
+ACK_CONTROLLER = "system:serviceaccount:ack-system:ack-sagemaker-controller"
+CHART_CONDITIONS = ("exclude-ack-controller-updates", "exclude-metadata-updates-during-deletion")
+
+
+def default_match_conditions(controller_users: list[str]) -> list[Obj]:
+    """The chart's matchConditions of the validating webhook (folded YAML joins with spaces)."""
+    users = json.dumps(controller_users, separators=(",", ":"))
+    return [
+        {
+            "name": "exclude-ack-controller-updates",
+            "expression": (
+                f'!(request.operation == "UPDATE" && request.userInfo.username in {users})'
+            ),
+        },
+        {
+            "name": "exclude-metadata-updates-during-deletion",
+            "expression": (
+                '!(request.operation == "UPDATE"'
+                " && has(oldObject.metadata.deletionTimestamp)"
+                " && has(object.spec) && has(oldObject.spec)"
+                " && object.spec == oldObject.spec)"
+            ),
+        },
+    ]
+
+
+def _conditions(out: Rendered) -> dict[str, list[Obj]]:
+    return {kind: webhook.get("matchConditions", []) for kind, webhook in out.webhooks()}
+
+
+def test_match_conditions_name_the_controller_users_from_values(chart: helm_python.Chart) -> None:
+    users = [
+        "system:serviceaccount:ml-platform:ack-sagemaker-controller",
+        "system:serviceaccount:ack-system:ack-sagemaker-controller",
+    ]
+    values = {"controllerUsers": users}
+    chart.validate_schema(values)
+    out = Rendered(chart.render(values, name=RELEASE, namespace=NAMESPACE))
+    conditions = _conditions(out)
+    assert conditions["ValidatingWebhookConfiguration"] == default_match_conditions(users)
+    assert conditions["MutatingWebhookConfiguration"] == []
+    # The webhook is told the same users (--controller-user): one value, no drift.
+    assert _parsed_serve_options(out.args).controller_users == frozenset(users)
+
+
+def test_match_conditions_toggled_off_keep_the_users_own(rendered: dict[str, Rendered]) -> None:
+    own = [{"name": "team-jobs", "expression": "has(object.metadata.labels)"}]
+    conditions = _conditions(rendered["match-conditions-off"])
+    assert conditions == {
+        "ValidatingWebhookConfiguration": own,
+        "MutatingWebhookConfiguration": own,
+    }
+
+
+def test_match_conditions_toggled_off_without_users_own_render_none(
+    chart: helm_python.Chart,
+) -> None:
+    values = {"webhook": {"defaultMatchConditions": False}}
+    out = Rendered(chart.render(values, name=RELEASE, namespace=NAMESPACE))
+    for _, webhook in out.webhooks():
+        assert "matchConditions" not in webhook
+        assert webhook["failurePolicy"] == "Fail"
+
+
+def test_readme_shows_the_rendered_match_conditions(rendered: dict[str, Rendered]) -> None:
+    readme = (PROJECT / "charts" / "README.md").read_text()
+    section = readme.split("\n## Failure policy and matchConditions\n", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+    assert (
+        yaml.safe_load(block)["matchConditions"]
+        == (_conditions(rendered["default"])["ValidatingWebhookConfiguration"])
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"webhook": {"defaultMatchConditions": "yes"}}, "/webhook/defaultMatchConditions"),
+        (
+            {"webhook": {"matchConditions": [{"name": CHART_CONDITIONS[0], "expression": "true"}]}},
+            "/webhook/matchConditions/0/name",
+        ),
+        (
+            {"webhook": {"matchConditions": [{"name": CHART_CONDITIONS[1], "expression": "true"}]}},
+            "/webhook/matchConditions/0/name",
+        ),
+        (
+            {
+                "webhook": {
+                    "matchConditions": [{"name": f"c{i}", "expression": "true"} for i in range(63)]
+                }
+            },
+            "/webhook/matchConditions",
+        ),
+    ],
+)
+def test_schema_rejects_bad_match_conditions(
+    chart: helm_python.Chart, values: Obj, complaint: str
+) -> None:
+    with pytest.raises(helm_python.HelmValuesError, match=complaint):
+        chart.validate_schema(values)
 
 
 # --- certificates ------------------------------------------------------------------------------
@@ -681,6 +803,7 @@ def _contract_args(mode: str, *, baseline: bool = True) -> list[str]:
         args += ["--no-baseline"]
     args += ["--dns-name", SERVICE_HOST, "--dns-name", f"{SERVICE_HOST}.cluster.local"]
     args += ["--namespace-labels"]
+    args += ["--read-timeout", "5", "--keep-alive-timeout", "120", "--max-connections", "1000"]
     if mode == "self-managed":
         args += ["--self-managed-certs", f"{NAMESPACE}/{TLS_SECRET}"]
         args += ["--validating-webhook", FULLNAME, "--mutating-webhook", FULLNAME]
@@ -863,8 +986,6 @@ def test_network_policy_ingress_from_anywhere_by_default(chart: helm_python.Char
 
 # --- the ACK controller's identity -------------------------------------------------------------
 
-ACK_CONTROLLER = "system:serviceaccount:ack-system:ack-sagemaker-controller"
-
 
 def test_controller_users_default_to_the_ack_controller_and_leave_the_args_alone(
     chart: helm_python.Chart, rendered: dict[str, Rendered]
@@ -908,6 +1029,50 @@ def test_schema_rejects_bad_controller_users(
 ) -> None:
     with pytest.raises(helm_python.HelmValuesError, match=complaint):
         chart.validate_schema(values)
+
+
+# --- connections -------------------------------------------------------------------------------
+
+
+def test_connection_values_are_the_webhooks_own_defaults(
+    chart: helm_python.Chart, rendered: dict[str, Rendered]
+) -> None:
+    assert chart.values["connections"] == {
+        "readTimeoutSeconds": limits.READ_TIMEOUT,
+        "keepAliveTimeoutSeconds": limits.KEEP_ALIVE_TIMEOUT,
+        "max": limits.MAX_CONNECTIONS,
+    }
+    assert _parsed_serve_options(rendered["default"].args).limits == limits.Limits()
+
+
+def test_connection_values_are_rendered_into_the_args(chart: helm_python.Chart) -> None:
+    values = {
+        "connections": {"readTimeoutSeconds": 2.5, "keepAliveTimeoutSeconds": 95, "max": 2000000}
+    }
+    chart.validate_schema(values)
+    out = Rendered(chart.render(values, name=RELEASE, namespace=NAMESPACE))
+
+    options = _parsed_serve_options(out.args)
+    assert options.limits == limits.Limits(2.5, 95, 2000000)
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"readTimeoutSeconds": 0}, "/connections/readTimeoutSeconds"),
+        ({"readTimeoutSeconds": 31}, "/connections/readTimeoutSeconds"),
+        ({"readTimeoutSeconds": "5s"}, "/connections/readTimeoutSeconds"),
+        ({"keepAliveTimeoutSeconds": 0}, "/connections/keepAliveTimeoutSeconds"),
+        ({"keepAliveTimeoutSeconds": 1.5}, "/connections/keepAliveTimeoutSeconds"),
+        ({"max": 0}, "/connections/max"),
+        ({"maxConnections": 10}, "additional properties 'maxConnections'"),
+    ],
+)
+def test_schema_rejects_bad_connection_values(
+    chart: helm_python.Chart, values: Obj, complaint: str
+) -> None:
+    with pytest.raises(helm_python.HelmValuesError, match=complaint):
+        chart.validate_schema({"connections": values})
 
 
 def _parsed_serve_options(args: list[str]) -> Any:

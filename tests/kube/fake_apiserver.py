@@ -34,9 +34,28 @@ What it serves (JSON only, HTTP/1.1 keep-alive):
   ``spec`` changes). Namespaces get the ``kubernetes.io/metadata.name`` label and
   ``status.phase: Active``. Errors are ``Status`` objects with the real reasons
   (``NotFound``, ``AlreadyExists``, ``Conflict``, ``Invalid``, ``BadRequest``...).
+* Finalizers, as the generic registry handles them: ``DELETE`` of an object with
+  ``metadata.finalizers`` only sets ``deletionTimestamp`` (and ``deletionGracePeriodSeconds:
+  0``, a new ``generation``) and answers the object; the update that empties the finalizers
+  deletes it (after admission, as the real server does). An update keeps the stored
+  ``deletionTimestamp``, cannot set one (422) and cannot add a finalizer to an object being
+  deleted (422); its spec may still change, as for any custom resource. Deleting a
+  namespace removes what is in it at once, finalizers or not.
+* Admission webhooks (:mod:`tests.kube.fake_admission`): HTTP writes (``POST``, ``PUT``,
+  ``PATCH``, ``DELETE``) run the stored Validating- and MutatingWebhookConfigurations,
+  with their rules, selectors, CEL ``matchConditions`` and ``failurePolicy``, and call the
+  webhooks over HTTP(S). The requesting user is ``Impersonate-User`` (and
+  ``Impersonate-Group``) when sent, else :data:`DEFAULT_USER`:
+  ``server.api_client(user="system:serviceaccount:ack-system:ack-sagemaker-controller")``
+  acts as the ACK controller. A webhook's Service has no endpoint until
+  :meth:`FakeApiServer.route_service` gives it one (so a fresh server behaves as if the
+  webhook's pods were down); :attr:`FakeApiServer.webhook_calls` records what each
+  webhook did. Configurations whose ``matchConditions`` do not compile are refused (422).
+  Writes through the direct methods below skip admission.
 * Not modelled: authentication/RBAC, discovery, subresources (``/status``, ``/scale``),
-  finalizers and graceful deletion, admission, schema validation, server-side apply
-  field ownership, namespace existence for namespaced objects.
+  schema validation, server-side apply field ownership, namespace existence for
+  namespaced objects, ValidatingAdmissionPolicy. A write whose admission ran while another
+  write changed the same object gets ``409 Conflict`` (the real server would retry).
 
 For tests:
 
@@ -98,8 +117,24 @@ import jsonpointer
 import yaml
 from kubernetes import client
 
+from tests.kube.fake_admission import (
+    MUTATING,
+    VALIDATING,
+    AdmissionError,
+    Attributes,
+    Dispatcher,
+    Operation,
+    UserInfo,
+    WebhookCall,
+    configuration_problems,
+)
+
 JSON: Final = "application/json"
 NAME_LABEL: Final = "kubernetes.io/metadata.name"
+DEFAULT_USER: Final = UserInfo(
+    "kubernetes-admin", ("kubeadm:cluster-admins", "system:authenticated")
+)
+"""Who sends a request without ``Impersonate-User`` (kubeadm's admin)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +487,7 @@ class FakeApiServer:
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._admission = Dispatcher()
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -520,9 +556,16 @@ class FakeApiServer:
         configuration.retries = 0
         return configuration
 
-    def api_client(self) -> client.ApiClient:
-        """A new ApiClient talking to this server; close it (it is a context manager)."""
-        return client.ApiClient(self.configuration())
+    def api_client(self, user: str | None = None) -> client.ApiClient:
+        """A new ApiClient talking to this server; close it (it is a context manager).
+
+        With *user*, its requests impersonate that user (``Impersonate-User``), which is
+        who admission webhooks and their matchConditions see.
+        """
+        api = client.ApiClient(self.configuration())
+        if user is not None:
+            api.default_headers["Impersonate-User"] = user
+        return api
 
     # --- resources -------------------------------------------------------------
 
@@ -576,11 +619,11 @@ class FakeApiServer:
             return [copy.deepcopy(o) for _, o in self._select(resource, namespace, _Selector())]
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
-        """Delete the object (KeyError if there is none)."""
+        """Delete the object (KeyError if there is none); with finalizers, mark it deleted."""
         resource = self.resource(api_version, kind)
         with self._changed:
             try:
-                self._delete(resource, namespace, name)
+                self._delete_request(resource, namespace, name)
             except ApiError as error:
                 raise KeyError(error.message) from None
 
@@ -618,6 +661,29 @@ class FakeApiServer:
         """How many watch requests are being served right now."""
         with self._lock:
             return self._open_watches
+
+    # --- admission webhooks -----------------------------------------------------
+
+    def route_service(self, namespace: str, name: str, url: str, *, port: int = 443) -> None:
+        """Give Service *name*.*namespace* (port *port*) an endpoint: webhook calls go to *url*.
+
+        *url* is ``https://127.0.0.1:<port>`` (verified against the configuration's
+        caBundle, as the Service's DNS name ``<name>.<namespace>.svc``) or plain http.
+        """
+        self._admission.route(namespace, name, url, port=port)
+
+    def unroute_service(self, namespace: str, name: str, *, port: int = 443) -> None:
+        """Take the Service's endpoint away, as when the webhook's pods are all down."""
+        self._admission.unroute(namespace, name, port=port)
+
+    @property
+    def webhook_calls(self) -> list[WebhookCall]:
+        """What each matching webhook did with each write so far, in order (a copy)."""
+        return self._admission.calls
+
+    def clear_webhook_calls(self) -> None:
+        """Forget :attr:`webhook_calls`."""
+        self._admission.clear_calls()
 
     # --- requests and faults ----------------------------------------------------
 
@@ -753,7 +819,13 @@ class FakeApiServer:
             if method == "GET" and request.watch:
                 self._serve_watch(handler, target, query)
                 return
-            code, answer = self._dispatch(method, target, query, body, content_type)
+            user = DEFAULT_USER
+            impersonated = handler.headers.get("Impersonate-User")
+            if impersonated:
+                user = UserInfo(
+                    impersonated, tuple(handler.headers.get_all("Impersonate-Group", []))
+                )
+            code, answer = self._dispatch(method, target, query, body, content_type, user)
         except ApiError as error:
             code, answer = error.code, error.status()
         self._send(handler, code, answer)
@@ -797,40 +869,115 @@ class FakeApiServer:
         query: dict[str, str],
         body: Any,
         content_type: str | None,
+        user: UserInfo = DEFAULT_USER,
     ) -> tuple[int, dict[str, Any]]:
+        """Serve one request: a write is prepared, admitted (without the lock) and stored.
+
+        The store refuses the write (409) if the object changed while it was admitted.
+        """
         resource, namespace, name = target.resource, target.namespace, target.name
         dry_run = bool(query.get("dryRun"))
-        with self._changed:
-            if method == "GET" and name is None:
-                return 200, self._list(resource, namespace, query)
-            if method == "GET" and name is not None:
+        if method == "GET":
+            with self._lock:
+                if name is None:
+                    return 200, self._list(resource, namespace, query)
                 return 200, copy.deepcopy(self._get(resource, namespace, name))
-            if method == "POST" and name is None:
-                created = self._create(resource, namespace, self._object_body(body), dry_run)
-                return 201, copy.deepcopy(created)
-            if method == "PUT" and name is not None:
-                body = self._object_body(body)
-                replaced = self._replace(resource, namespace, name, body, dry_run)
-                return 200, copy.deepcopy(replaced)
-            if method == "PATCH" and name is not None:
-                patched = self._patch(resource, namespace, name, body, content_type, dry_run)
-                return 200, copy.deepcopy(patched)
-            if method == "DELETE" and name is not None:
-                deleted = self._delete(resource, namespace, name, dry_run)
-                details = {
-                    "name": name,
-                    "group": resource.group,
-                    "kind": resource.plural,
-                    "uid": deleted["metadata"]["uid"],
-                }
-                return 200, {
-                    "kind": "Status",
-                    "apiVersion": "v1",
-                    "metadata": {},
-                    "status": "Success",
-                    "details": details,
-                }
+        if method == "POST" and name is None:
+            with self._changed:
+                candidate = self._create(resource, namespace, self._object_body(body), True)
+            admitted = self._admit("CREATE", target, candidate, None, user, dry_run)
+            assert admitted is not None  # only a DELETE leaves no object
+            with self._changed:
+                return 201, copy.deepcopy(self._create(resource, namespace, admitted, dry_run))
+        if method in ("PUT", "PATCH") and name is not None:
+            with self._changed:
+                old = copy.deepcopy(self._get(resource, namespace, name))
+                if method == "PUT":
+                    candidate = self._replace(
+                        resource, namespace, name, self._object_body(body), True
+                    )
+                else:
+                    candidate = self._patch(resource, namespace, name, body, content_type, True)
+            admitted = self._admit("UPDATE", target, candidate, old, user, dry_run)
+            assert admitted is not None
+            with self._changed:
+                return 200, copy.deepcopy(
+                    self._replace(resource, namespace, name, admitted, dry_run)
+                )
+        if method == "DELETE" and name is not None:
+            with self._changed:
+                old = copy.deepcopy(self._get(resource, namespace, name))
+            self._admit("DELETE", target, None, old, user, dry_run)
+            with self._changed:
+                obj, deleted = self._delete_request(resource, namespace, name, dry_run)
+            if not deleted:
+                return 200, copy.deepcopy(obj)  # finalizers pending: the object, marked
+            details = {
+                "name": name,
+                "group": resource.group,
+                "kind": resource.plural,
+                "uid": obj["metadata"]["uid"],
+            }
+            return 200, {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": details,
+            }
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on this path")
+
+    def _admit(
+        self,
+        operation: Operation,
+        target: _Target,
+        obj: dict[str, Any] | None,
+        old: dict[str, Any] | None,
+        user: UserInfo,
+        dry_run: bool,
+    ) -> dict[str, Any] | None:
+        """The object to store, as the stored webhook configurations admit it (None on DELETE).
+
+        Call without the lock held: a webhook may call this server.
+        """
+        resource, namespace = target.resource, target.namespace
+        if resource.group == "admissionregistration.k8s.io":
+            # The API server never sends webhook configurations to webhooks (no deadlock).
+            return obj
+        with self._lock:
+            configurations = [
+                copy.deepcopy(stored)
+                for key, stored in self._objects.items()
+                if key[0] == "admissionregistration.k8s.io/v1"
+                and stored.get("kind") in (VALIDATING, MUTATING)
+            ]
+            stored_namespace = self._objects.get(("v1", "namespaces", "", namespace or ""))
+        if not configurations:
+            return obj
+        # A namespace that is not stored still has the label the API server sets on every one.
+        labels = {NAME_LABEL: namespace} if namespace else {}
+        if stored_namespace is not None:
+            labels = dict(stored_namespace["metadata"].get("labels") or {})
+        subject = obj if obj is not None else old
+        assert subject is not None
+        attributes = Attributes(
+            operation,
+            resource.group,
+            resource.api_version.rpartition("/")[2],
+            resource.plural,
+            resource.kind,
+            resource.namespaced,
+            namespace,
+            str(subject["metadata"].get("name") or ""),
+            obj,
+            old,
+            user,
+            dry_run,
+        )
+        try:
+            return self._admission.admit(attributes, configurations, labels)
+        except AdmissionError as rejection:
+            raise ApiError(rejection.code, rejection.reason, rejection.message) from None
 
     @staticmethod
     def _object_body(body: Any) -> dict[str, Any]:
@@ -853,6 +1000,19 @@ class FakeApiServer:
     @staticmethod
     def _is_namespace(resource: Resource) -> bool:
         return resource.api_version == "v1" and resource.plural == "namespaces"
+
+    @staticmethod
+    def _check_configuration(resource: Resource, obj: dict[str, Any]) -> None:
+        """Refuse webhook configurations the real API server's validation refuses."""
+        if resource.kind not in (VALIDATING, MUTATING):
+            return
+        problems = configuration_problems(obj)
+        if problems:
+            name = (obj.get("metadata") or {}).get("name")
+            message = f'{resource.kind}.admissionregistration.k8s.io "{name}" is invalid: ' + (
+                ", ".join(problems)
+            )
+            raise ApiError(422, "Invalid", message)
 
     @staticmethod
     def _key(resource: Resource, namespace: str | None, name: str | None) -> _Key:
@@ -974,6 +1134,7 @@ class FakeApiServer:
             details = {"name": name, "group": resource.group, "kind": resource.plural}
             message = f'{resource.qualified} "{name}" already exists'
             raise ApiError(409, "AlreadyExists", message, details)
+        self._check_configuration(resource, obj)
         metadata.pop("resourceVersion", None)
         metadata["uid"] = str(uuid.uuid4())
         metadata["creationTimestamp"] = _now()
@@ -1013,6 +1174,8 @@ class FakeApiServer:
             raise ApiError(400, "BadRequest", "the name of the object does not match the URL")
         for kept in ("name", "uid", "creationTimestamp"):
             metadata[kept] = old["metadata"][kept]
+        self._check_deletion_fields(resource, name, old["metadata"], metadata)
+        self._check_configuration(resource, new)
         if resource.namespaced:
             metadata["namespace"] = namespace
         if self._is_namespace(resource):
@@ -1026,9 +1189,44 @@ class FakeApiServer:
             return new if dry_run else old
         rv = self._next_rv()
         metadata["resourceVersion"] = str(rv)
-        self._objects[self._key(resource, namespace, name)] = new
+        key = self._key(resource, namespace, name)
+        if metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
+            # The last finalizer is gone: the update deletes the object (after admission).
+            del self._objects[key]
+            self._record("DELETED", resource, new, rv)
+            return new
+        self._objects[key] = new
         self._record("MODIFIED", resource, new, rv)
         return new
+
+    @staticmethod
+    def _check_deletion_fields(
+        resource: Resource, name: str, old: dict[str, Any], new: dict[str, Any]
+    ) -> None:
+        """What the API server's update does with deletion fields (rest.BeforeUpdate)."""
+        invalid = f'{resource.kind}.{resource.group or "core"} "{name}" is invalid: '
+        stamp = old.get("deletionTimestamp")
+        if stamp:
+            # An update never removes or changes a deletion timestamp or grace period.
+            new["deletionTimestamp"] = stamp
+            if "deletionGracePeriodSeconds" in old:
+                new["deletionGracePeriodSeconds"] = old["deletionGracePeriodSeconds"]
+            before = old.get("finalizers") or []
+            added = [f for f in new.get("finalizers") or [] if f not in before]
+            if added:
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f"{invalid}metadata.finalizers: Forbidden: no new finalizers can be added "
+                    f"if the object is being deleted, found new finalizers {added}",
+                )
+        elif new.get("deletionTimestamp"):
+            raise ApiError(
+                422,
+                "Invalid",
+                f"{invalid}metadata.deletionTimestamp: Invalid value: "
+                f"{new['deletionTimestamp']!r}: field is immutable",
+            )
 
     def _replace(
         self,
@@ -1071,7 +1269,7 @@ class FakeApiServer:
         ):
             if not isinstance(body, dict):
                 raise ApiError(400, "BadRequest", "a merge patch must be a JSON object")
-            new = _merge(old, body)
+            new = _merge(copy.deepcopy(old), body)  # never share dicts with the store
         else:
             raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {media!r}")
         if not isinstance(new, dict):
@@ -1079,9 +1277,32 @@ class FakeApiServer:
         new["apiVersion"], new["kind"] = resource.api_version, resource.kind
         return self._store(resource, namespace, name, old, new, dry_run)
 
+    def _delete_request(
+        self, resource: Resource, namespace: str | None, name: str, dry_run: bool = False
+    ) -> tuple[dict[str, Any], bool]:
+        """A DELETE: (the object, True) when it is gone; (the object marked for deletion,
+        False) while finalizers remain (again False, unchanged, when it already was)."""
+        obj = self._get(resource, namespace, name)
+        metadata = obj["metadata"]
+        if not metadata.get("finalizers"):
+            return self._delete(resource, namespace, name, dry_run), True
+        if metadata.get("deletionTimestamp") or dry_run:
+            return obj, False
+        marked = copy.deepcopy(obj)
+        marked_metadata = marked["metadata"]
+        marked_metadata["deletionTimestamp"] = _now()
+        marked_metadata["deletionGracePeriodSeconds"] = 0
+        marked_metadata["generation"] = metadata.get("generation", 1) + 1
+        rv = self._next_rv()
+        marked_metadata["resourceVersion"] = str(rv)
+        self._objects[self._key(resource, namespace, name)] = marked
+        self._record("MODIFIED", resource, marked, rv)
+        return marked, False
+
     def _delete(
         self, resource: Resource, namespace: str | None, name: str, dry_run: bool = False
     ) -> dict[str, Any]:
+        """Remove the object at once, finalizers or not."""
         obj = self._get(resource, namespace, name)
         if dry_run:
             return obj
@@ -1198,11 +1419,14 @@ def running(*resources: Resource) -> Iterator[FakeApiServer]:
 
 __all__ = [
     "DEFAULT_RESOURCES",
+    "DEFAULT_USER",
     "ApiError",
     "FakeApiServer",
     "Fault",
     "RecordedRequest",
     "Resource",
+    "UserInfo",
+    "WebhookCall",
     "running",
     "status_object",
 ]

@@ -166,6 +166,9 @@ the webhook applies them in id order).
 {{- $args = concat $args (list "--dns-name" .) }}
 {{- end }}
 {{- $args = append $args "--namespace-labels" }}
+{{- with .Values.connections }}
+{{- $args = concat $args (list "--read-timeout" (toString .readTimeoutSeconds) "--keep-alive-timeout" (toString (int .keepAliveTimeoutSeconds)) "--max-connections" (toString (int .max))) }}
+{{- end }}
 {{- if eq .Values.certificates.mode "self-managed" }}
 {{- $webhooks := include "trainingjob-guard.webhookConfigName" . }}
 {{- $args = concat $args (list "--self-managed-certs" (printf "%s/%s" $ns (include "trainingjob-guard.tlsSecretName" .)) "--validating-webhook" $webhooks "--mutating-webhook" $webhooks) }}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import E2E_RESOURCES, EXAMPLES, UNIT_TESTDATA, write
+from tests.conftest import EXAMPLES, AckData, write
 from webhook.cli import main
 
 
@@ -46,13 +46,13 @@ VALID = (EXAMPLES / "training-job.yaml").read_text(encoding="utf-8")
 
 
 def test_ack_e2e_manifests_report_each_placeholder_and_nothing_else(
-    capsys: pytest.CaptureFixture[str],
+    ack: AckData, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Oracle: every line of the raw files holding a $VARIABLE, and only those."""
-    code, report = run_json(capsys, str(E2E_RESOURCES))
+    code, report = run_json(capsys, str(ack.e2e_resources))
     assert code == 1
     expected = set()
-    for file in sorted(E2E_RESOURCES.glob("*.yaml")):
+    for file in sorted(ack.e2e_resources.glob("*.yaml")):
         for number, line in enumerate(file.read_text().splitlines(), start=1):
             if re.search(r"\$[A-Z_]+", line):
                 expected.add((file.name, number))
@@ -73,9 +73,11 @@ def test_ack_e2e_manifests_report_each_placeholder_and_nothing_else(
     )
 
 
-def test_ack_unit_test_create_manifests_pass(capsys: pytest.CaptureFixture[str]) -> None:
+def test_ack_unit_test_create_manifests_pass(
+    ack: AckData, capsys: pytest.CaptureFixture[str]
+) -> None:
     files = sorted(
-        str(p) for p in (UNIT_TESTDATA / "create/desired").glob("success_before_create*.yaml")
+        str(p) for p in (ack.unit_testdata / "create/desired").glob("success_before_create*.yaml")
     )
     assert len(files) == 2
     code, report = run_json(capsys, *files)

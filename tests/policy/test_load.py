@@ -317,6 +317,54 @@ def test_bad_policy_id(tmp_path: Path) -> None:
     assert message.startswith("String should match pattern")
 
 
+# --- metadata.name and id: the id is the policy's one name ------------------------------------
+
+
+def test_metadata_name_other_than_the_id_is_an_error_at_the_name_with_the_fix(
+    tmp_path: Path,
+) -> None:
+    file = write(tmp_path, "policy.yaml", policy().replace("  name: p\n", "  name: team-net\n"))
+    assert summary(errors_of(file)) == [
+        (
+            4,
+            9,
+            "metadata.name",
+            '"team-net" is not the policy\'s id "p", its name in findings ("p/<rule id>"): '
+            'set metadata.name to "p" or leave it out',
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    ["", "metadata: {}\n", "metadata: {labels: {team: net}}\n", "metadata: {name: p}\n"],
+    ids=["no metadata", "empty", "labels only", "same name"],
+)
+def test_metadata_name_may_be_left_out_or_equal_the_id(tmp_path: Path, metadata: str) -> None:
+    text = f"apiVersion: trainingjob-guard.io/v1alpha1\nkind: TrainingJobPolicy\n{metadata}id: p\n"
+    text += "rules: [{id: t, kind: tags}]\n"
+    [compiled] = load_policies([write(tmp_path, "policy.yaml", text)]).policies
+    assert compiled.id == "p"
+    assert compiled.rules[0].id == "p/t"
+
+
+def test_policy_lint_reports_a_metadata_name_other_than_the_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = write(tmp_path, "policy.yaml", policy().replace("  name: p\n", "  name: q\n"))
+    assert main(["policy", "lint", str(file)]) == 2
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f'{file}:4:9: metadata.name: "q" is not the policy\'s id "p", its name in findings '
+        '("p/<rule id>"): set metadata.name to "p" or leave it out'
+    )
+
+
+def test_every_bundled_policy_names_itself_once() -> None:
+    for file in sorted(bundled_policy_dir().glob("*/policy.yaml")):
+        document = yaml.safe_load(file.read_text())
+        assert document.get("metadata", {}).get("name", document["id"]) == document["id"], file
+
+
 @pytest.mark.parametrize(
     ("text", "line"),
     [("- a\n- b\n", 1), ("just some text\n", 1), (policy() + "---\n42\n", 7)],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from webhook.findings import Action, Finding
+from webhook.policy.compiled import EMPTY, PolicySet
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,8 @@ class ObjectResult:
     violations: tuple[Violation, ...] = ()
     patch: tuple[dict[str, object], ...] = ()
     """The defaults applied before checking (RFC 6902 operations)."""
+    seconds: float = 0.0
+    """How long the decision took (defaults and checks), for test reports."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,8 @@ class Report:
     """Documents of other kinds, not checked."""
     show_patch: bool = False
     """Whether text output prints each job's patch (``--show-patch``)."""
+    policies: PolicySet = EMPTY
+    """The policies checked against: what ``sarif`` says about their rules."""
 
     @property
     def denied(self) -> int:

@@ -7,6 +7,7 @@ places each finding at its ``file:line:column``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -84,7 +85,7 @@ def _own_namespace(data: Mapping[str, Any]) -> str | None:
 
 def validate(paths: list[str], config: Config, requester: Requester | None = None) -> Report:
     """Check every TrainingJob in *paths* (files, directories, ``-`` for stdin)."""
-    report = Report()
+    report = Report(policies=config.policies)
     requester = requester or Requester()
     for source in iter_sources(paths, report.errors):
         for document in parse_source(source, report.errors):
@@ -138,7 +139,9 @@ def _check(
     *,
     unset: Finding | None,
 ) -> ObjectResult:
+    started = time.perf_counter()
     decision = review(data, context=context, config=config)
+    seconds = time.perf_counter() - started
     findings = decision.findings if unset is None else (*decision.findings, unset)
     offset = document.first_line
     violations = []
@@ -167,6 +170,7 @@ def _check(
         decision.allowed and (unset is None or unset.action is not Action.DENY),
         tuple(violations),
         decision.patch,
+        seconds,
     )
 
 

@@ -1,7 +1,9 @@
 """``policy lint``: problems in policies that load but cannot do what they say.
 
-Loading already rejects unknown fields, bad regexes, globs and CEL. Lint adds
-what only shows across rules or against the SageMaker model:
+Loading already rejects unknown fields, bad regexes, globs and CEL, and a
+``metadata.name`` other than the policy's ``id`` (the id is its one name; see
+:mod:`webhook.policy.model`), each at its line. Lint adds what only shows across
+rules or against the SageMaker model:
 
 - defaults that two policies set differently (the first by id wins);
 - a policy whose ``exclude`` or exemptions cover everything its ``match`` does;

@@ -185,20 +185,41 @@ def _validate(document: Document, errors: list[PolicyError]) -> PolicyDocument |
         errors.append(_error(document, (), "a policy document must be a mapping"))
         return None
     try:
-        return PolicyDocument.model_validate(data)
+        validated = PolicyDocument.model_validate(data)
     except ValidationError as error:
-        for item in error.errors(include_url=False):
-            errors.append(_pydantic_error(document, item))
+        errors.extend(validation_errors(document, error))
         return None
+    name = validated.metadata.name
+    if name is not None and name != validated.id:
+        # One name per policy: the id, which findings carry (see webhook.policy.model).
+        message = (
+            f'"{name}" is not the policy\'s id "{validated.id}", its name in findings '
+            f'("{validated.id}/<rule id>"): set metadata.name to "{validated.id}" or leave it out'
+        )
+        errors.append(_error(document, ("metadata", "name"), message))
+        return None
+    return validated
 
 
-def _pydantic_error(document: Document, error: Any) -> PolicyError:
+def validation_errors(
+    document: Document, error: ValidationError, model: type[BaseModel] = PolicyDocument
+) -> list[PolicyError]:
+    """Pydantic's errors for *document*, validated as *model*, as readable positioned errors.
+
+    Each names the file, line, column and field; an unknown field gets a
+    did-you-mean from *model*'s fields at that place. The policy test runner
+    reports ``tests/cases.yaml`` errors through this too.
+    """
+    return [_pydantic_error(document, item, model) for item in error.errors(include_url=False)]
+
+
+def _pydantic_error(document: Document, error: Any, model: type[BaseModel]) -> PolicyError:
     raw = tuple(error["loc"])
     loc = _without_tags(raw)
     kind = error["type"]
     if kind == "extra_forbidden":
         name = str(loc[-1])
-        near = did_you_mean(name, sorted(_fields_at(PolicyDocument, raw[:-1])), limit=1)
+        near = did_you_mean(name, sorted(_fields_at(model, raw[:-1])), limit=1)
         return _error(document, loc, f'unknown field "{name}"{suggestion(near)}', on_key=True)
     if kind == "missing":
         return _error(document, loc, "required field is missing")

@@ -4,7 +4,7 @@ A policy file is a YAML document (several per file are fine)::
 
     apiVersion: trainingjob-guard.io/v1alpha1
     kind: TrainingJobPolicy
-    metadata: {name: team-network}
+    metadata: {name: team-network}   # optional; when given, the same as id
     id: team-network            # stable; findings are "<policy id>/<rule id>"
     version: "1.2.0"
     severity: high
@@ -15,6 +15,12 @@ A policy file is a YAML document (several per file are fine)::
       - {id: vpc, kind: network, requireVpc: true, subnets: ["subnet-0abc*"]}
     defaults:
       spec: {enableNetworkIsolation: true}
+
+``id`` is the policy's one name: findings, ``--rule-action``, metrics and
+duplicate checks use it. ``metadata`` is kept for the day policies become
+Kubernetes objects of a CRD, whose ``metadata.name`` would name them too; so
+that a policy never has two names, ``metadata.name`` may be left out and, when
+given, must equal ``id`` (loading reports it at the name's line otherwise).
 
 ``trainingjob-guard policy schema`` prints the JSON Schema of this format for
 editors. Strings in allow-lists, messages and defaults may use the
@@ -275,20 +281,26 @@ class Defaults(PolicyModel):
 
 
 class PolicyMetadata(PolicyModel):
-    """The policy document's own metadata."""
+    """The policy document's own metadata, as a Kubernetes object would carry it."""
 
-    name: str = Field(min_length=1)
+    name: str | None = Field(default=None, min_length=1)
+    """Optional; when given, the policy's ``id`` (the loader refuses any other name)."""
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
 
 
 class PolicyDocument(PolicyModel):
-    """One policy: scope, exemptions, rules and defaults."""
+    """One policy: scope, exemptions, rules and defaults.
+
+    ``id`` is the source of truth for the policy's name; ``metadata.name``, when
+    given, must be the same (see the module's docstring).
+    """
 
     apiVersion: Literal["trainingjob-guard.io/v1alpha1"]
     kind: Literal["TrainingJobPolicy"]
-    metadata: PolicyMetadata
+    metadata: PolicyMetadata = PolicyMetadata()
     id: Identifier
+    """The policy's name: findings are ``<id>/<rule id>``."""
     version: str = "1"
     severity: Literal["low", "medium", "high", "critical"] = "medium"
     description: str = ""

@@ -31,10 +31,16 @@ Cases run through :func:`webhook.engine.review` exactly as the webhook and
 read as ``validate`` reads manifests (:mod:`webhook.yamlio`: the values
 kubectl sends, so ``lr: 3e-4`` is a number); each holds one document, and a
 file that cannot be read fails its case with ``file:line:column: why``.
+
+A mistake in ``cases.yaml`` (an unknown key, a wrong type) is reported as a
+policy file's is, with ``file:line:column``, the field and a did-you-mean; it
+fails its case (or, outside any case, its folder), and every other case still
+runs. ``select`` (``test -k TEXT``) runs only the cases whose name contains it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +51,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from webhook.engine import Config, review
 from webhook.findings import Action, Decision
-from webhook.policy.load import PolicyLoadError, load_policies
+from webhook.policy.load import PolicyError, PolicyLoadError, load_policies, validation_errors
 from webhook.request import Context, Operation
-from webhook.yamlio import YAMLProblem, parse_documents
+from webhook.yamlio import Document, YAMLProblem, locate, parse_documents
 
 CASES_FILE = Path("tests") / "cases.yaml"
 
@@ -58,6 +64,11 @@ class CaseFileError(Exception):
 
 def read_case_file(path: Path) -> Any:
     """The data of the single document in *path*, read as ``validate`` reads a manifest."""
+    return read_case_document(path).data
+
+
+def read_case_document(path: Path) -> Document:
+    """The single document in *path* (data and node tree, for positions)."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -70,7 +81,7 @@ def read_case_file(path: Path) -> Any:
         raise CaseFileError("; ".join(_where(path, problem) for problem in problems))
     if len(documents) != 1:
         raise CaseFileError(f"{path}: holds {len(documents)} documents, not one")
-    return documents[0].data
+    return documents[0]
 
 
 def _read_object(path: Path) -> dict[str, Any]:
@@ -125,7 +136,17 @@ class CaseResult:
 
     folder: str
     name: str
+    """The case's name; empty for a problem of the whole folder."""
     problems: list[str] = field(default_factory=list)
+    file: str = ""
+    """Where to look: ``cases.yaml`` (at the case, or at the mistake), the policy file."""
+    line: int = 0
+    """1-based; 0 when unknown."""
+    column: int = 0
+    seconds: float = 0.0
+    """How long the case took to run."""
+    error: bool = False
+    """True when the case could not run (an unreadable or invalid file), not a mismatch."""
 
     @property
     def passed(self) -> bool:
@@ -138,11 +159,18 @@ class Results:
     """Every case of every folder."""
 
     cases: list[CaseResult] = field(default_factory=list)
+    deselected: int = 0
+    """Cases left out because their name does not contain ``select``."""
 
     @property
     def passed(self) -> bool:
         """True when every case passed (and there was at least one)."""
         return bool(self.cases) and all(case.passed for case in self.cases)
+
+    @property
+    def failed(self) -> int:
+        """How many cases (and folders) failed."""
+        return sum(1 for case in self.cases if not case.passed)
 
 
 def discover(paths: Sequence[str | Path]) -> list[Path]:
@@ -157,37 +185,141 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
     return sorted(folders)
 
 
-def run(paths: Sequence[str | Path]) -> Results:
-    """Run every case of every policy folder under *paths*."""
+def run(paths: Sequence[str | Path], *, select: str | None = None) -> Results:
+    """Run every case of every policy folder under *paths*.
+
+    Args:
+        paths: Policy folders, or folders to search for them.
+        select: Run only the cases whose name contains this (ignoring case);
+            a folder's own problems (policy does not load, no cases) still count.
+
+    Returns:
+        Each case's result (and each folder problem's), in folder and case order.
+    """
     results = Results()
     folders = discover(paths)
+    given = ", ".join(map(str, paths))
     if not folders:
-        results.cases.append(CaseResult(", ".join(map(str, paths)), "", ["no policy folder"]))
+        results.cases.append(CaseResult(given, "", ["no policy folder"], error=True))
     for folder in folders:
-        results.cases.extend(run_folder(folder))
+        _run_folder(folder, select, results)
+    if select is not None and not results.cases:
+        message = f"no case name contains {select!r}"
+        results.cases.append(CaseResult(given, "", [message], error=True))
     return results
 
 
-def run_folder(folder: Path) -> list[CaseResult]:
-    """Run the cases of one policy folder."""
+def _selected(name: str, select: str | None) -> bool:
+    return select is None or select.casefold() in name.casefold()
+
+
+def _run_folder(folder: Path, select: str | None, results: Results) -> None:
+    """Run the selected cases of one policy folder into *results*."""
     name = str(folder)
     cases_file = folder / CASES_FILE
     if not cases_file.is_file():
-        return [CaseResult(name, "", [f"no {CASES_FILE}: every policy needs test cases"])]
+        problem = f"no {CASES_FILE}: every policy needs test cases"
+        results.cases.append(CaseResult(name, "", [problem], str(folder), error=True))
+        return
     try:
         policies = load_policies([folder / "policy.yaml"])
-    except PolicyLoadError as error:
-        return [CaseResult(name, "", [f"policy does not load: {e}" for e in error.errors])]
+    except PolicyLoadError as failure:
+        result = _failed(name, "", failure.errors)
+        result.problems = [f"policy does not load: {problem}" for problem in result.problems]
+        results.cases.append(result)
+        return
     try:
-        cases = CasesFile.model_validate(read_case_file(cases_file))
-    except CaseFileError as error:
-        return [CaseResult(name, "", [str(error)])]
-    except ValidationError as error:
-        return [CaseResult(name, "", [f"{cases_file}: {error}"])]
-    if not cases.cases:
-        return [CaseResult(name, "", [f"{cases_file} has no cases"])]
+        document = read_case_document(cases_file)
+    except CaseFileError as failure:
+        results.cases.append(CaseResult(name, "", [str(failure)], str(cases_file), error=True))
+        return
     config = Config(policies=policies)
-    return [_run_case(folder, case, config) for case in cases.cases]
+    for index, case in _cases(folder, document, results):
+        if not _selected(case.name, select):
+            results.deselected += 1
+            continue
+        if isinstance(case, _InvalidCase):
+            results.cases.append(case.result)
+            continue
+        started = time.perf_counter()
+        result = _run_case(folder, case, config)
+        result.seconds = time.perf_counter() - started
+        result.file = document.file
+        result.line, result.column = _position(document, ("cases", index))
+        results.cases.append(result)
+
+
+def _cases(
+    folder: Path, document: Document, results: Results
+) -> list[tuple[int, Case | _InvalidCase]]:
+    """The cases of *document* with their index: valid, or failed with their mistakes.
+
+    A problem outside any case (``cases`` missing or not a list, an unknown
+    top-level key) fails the folder; the valid cases still run.
+    """
+    name = str(folder)
+    data = document.data
+    if not isinstance(data, dict):
+        mistake = _mistake(document, (), "", "must be a mapping with a list of cases")
+        results.cases.append(_failed(name, "", [mistake]))
+        return []
+    by_case: dict[int, list[PolicyError]] = {}
+    outside: list[PolicyError] = []
+    try:
+        CasesFile.model_validate(data)
+    except ValidationError as failure:
+        problems = validation_errors(document, failure, CasesFile)
+        for problem, item in zip(problems, failure.errors(include_url=False), strict=True):
+            loc = item["loc"]
+            if len(loc) > 1 and loc[0] == "cases" and isinstance(loc[1], int):
+                by_case.setdefault(loc[1], []).append(problem)
+            else:
+                outside.append(problem)
+    if outside:
+        results.cases.append(_failed(name, "", outside))
+    raw_cases = data.get("cases")
+    if not isinstance(raw_cases, list):
+        return []
+    if not raw_cases:
+        mistake = _mistake(document, ("cases",), "cases", "empty: every policy needs test cases")
+        results.cases.append(_failed(name, "", [mistake]))
+    found: list[tuple[int, Case | _InvalidCase]] = []
+    for index, raw in enumerate(raw_cases):
+        mistakes = by_case.get(index)
+        if mistakes is None:
+            found.append((index, Case.model_validate(raw)))
+            continue
+        given = raw.get("name") if isinstance(raw, dict) else None
+        label = given if isinstance(given, str) and given else f"cases[{index}]"
+        found.append((index, _InvalidCase(label, _failed(name, label, mistakes))))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _InvalidCase:
+    """A case of ``cases.yaml`` that does not validate: it fails, with the mistakes."""
+
+    name: str
+    result: CaseResult
+
+
+def _failed(folder: str, name: str, mistakes: list[PolicyError]) -> CaseResult:
+    """A case (or folder) that cannot run for *mistakes*, placed at the first one."""
+    first = mistakes[0]
+    problems = [str(mistake) for mistake in mistakes]
+    return CaseResult(folder, name, problems, first.file, first.line, first.column, error=True)
+
+
+def _mistake(
+    document: Document, path: tuple[str | int, ...], field: str, message: str
+) -> PolicyError:
+    return PolicyError(document.file, *_position(document, path), field, message)
+
+
+def _position(document: Document, path: tuple[str | int, ...]) -> tuple[int, int]:
+    """1-based line and column of *path* in *document* (0, 0 when unknown)."""
+    line, column = locate(document.node, path)
+    return (line + document.first_line + 1, column + 1) if line >= 0 else (0, 0)
 
 
 def _run_case(folder: Path, case: Case, config: Config) -> CaseResult:
@@ -199,6 +331,7 @@ def _run_case(folder: Path, case: Case, config: Config) -> CaseResult:
         expected_patched = _read_object(tests / case.patched) if case.patched else None
     except CaseFileError as error:
         result.problems.append(f"cannot read a case file: {error}")
+        result.error = True
         return result
     metadata = obj.get("metadata")
     own_namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
@@ -248,7 +381,20 @@ def _summary(decision: Decision) -> str:
     lines = "".join(
         f"\n      {f.action.value} {f.rule} {f.where}: {f.message}" for f in decision.findings
     )
-    return f"; findings:{lines}"
+    count = len(decision.findings)
+    return f"; {count} finding{'' if count == 1 else 's'}:{lines}"
+
+
+def label(case: CaseResult) -> str:
+    """``FOLDER: NAME``, or ``FOLDER`` for a problem of the whole folder."""
+    return f"{case.folder}: {case.name}" if case.name else case.folder
+
+
+def summary(results: Results) -> str:
+    """``N passed, N failed``, then ``, N deselected`` when ``select`` left cases out."""
+    failed = results.failed
+    line = f"{len(results.cases) - failed} passed, {failed} failed"
+    return f"{line}, {results.deselected} deselected" if results.deselected else line
 
 
 def render(results: Results) -> str:
@@ -256,11 +402,8 @@ def render(results: Results) -> str:
     lines = []
     for case in results.cases:
         status = "PASS" if case.passed else "FAIL"
-        label = f"{case.folder}: {case.name}" if case.name else case.folder
-        lines.append(f"{status} {label}")
+        lines.append(f"{status} {label(case)}")
         lines.extend(f"    {problem}" for problem in case.problems)
-    failed = sum(1 for case in results.cases if not case.passed)
-    passed = len(results.cases) - failed
     lines.append("")
-    lines.append(f"{passed} passed, {failed} failed")
+    lines.append(summary(results))
     return "\n".join(lines) + "\n"

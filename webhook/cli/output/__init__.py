@@ -18,6 +18,9 @@ Every format renders a :class:`~webhook.cli.report.Report` to a string:
 ``github``
     For GitHub Actions: ``::error``/``::warning``/``::notice`` workflow commands that
     become annotations, then the summary line.
+
+``trainingjob-guard test`` takes ``-o text``, ``junit`` and ``github`` too
+(:data:`TEST_FORMATS`), in the same conventions.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from webhook.cli.output.github import render_github
+from webhook.cli.output.github import render_github, render_test_github
 from webhook.cli.output.json import render_json
-from webhook.cli.output.junit import render_junit
+from webhook.cli.output.junit import render_junit, render_test_junit
 from webhook.cli.output.sarif import render_sarif
 from webhook.cli.output.text import render_text
 from webhook.cli.report import Report
+from webhook.policy import testing
 
 FORMATS: Final[dict[str, Callable[[Report], str]]] = {
     "text": render_text,
@@ -41,4 +45,21 @@ FORMATS: Final[dict[str, Callable[[Report], str]]] = {
 }
 """Render function for each ``-o`` format name."""
 
-__all__ = ["FORMATS", "render_github", "render_json", "render_junit", "render_sarif", "render_text"]
+TEST_FORMATS: Final[dict[str, Callable[[testing.Results], str]]] = {
+    "text": testing.render,
+    "junit": render_test_junit,
+    "github": render_test_github,
+}
+"""Render function for each ``trainingjob-guard test -o`` format name."""
+
+__all__ = [
+    "FORMATS",
+    "TEST_FORMATS",
+    "render_github",
+    "render_json",
+    "render_junit",
+    "render_sarif",
+    "render_test_github",
+    "render_test_junit",
+    "render_text",
+]

@@ -1,8 +1,12 @@
 """GitHub Actions workflow commands, which show findings as annotations on the diff.
 
-One ``::error``, ``::warning`` or ``::notice`` command per finding (deny, warn, audit)
-and an ``::error`` per input error, sorted by file and line, then the plain summary
-line of the ``text`` format.
+``validate -o github``: one ``::error``, ``::warning`` or ``::notice`` command per
+finding (deny, warn, audit) and an ``::error`` per input error, sorted by file and
+line, then the plain summary line of the ``text`` format.
+
+``test -o github``: an ``::error`` per failed case at the case in ``cases.yaml`` (or
+at the mistake that kept it from running), titled ``FOLDER: CASE``, then the text
+report of ``test``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Final
 from webhook.cli.output.text import describe, entries, summary_line
 from webhook.cli.report import InputError, Report
 from webhook.findings import Action
+from webhook.policy import testing
 
 COMMANDS: Final[dict[Action, str]] = {
     Action.DENY: "error",
@@ -91,3 +96,23 @@ def render_github(report: Report) -> str:
             lines.append(command(COMMANDS[item.action], message, properties))
     lines.append(summary_line(report))
     return "\n".join(lines) + "\n"
+
+
+def render_test_github(results: testing.Results) -> str:
+    """Render policy test results (``trainingjob-guard test``) for GitHub Actions.
+
+    Args:
+        results: Every case of every folder, in run order.
+
+    Returns:
+        One ``::error`` command per failed case, then the text report (which ends
+        with the summary line); ends with a newline.
+    """
+    lines: list[str] = []
+    for case in results.cases:
+        if case.passed:
+            continue
+        properties = _properties(case.file, case.line, case.column) if case.file else {}
+        properties["title"] = testing.label(case)
+        lines.append(command("error", "\n".join(case.problems), properties))
+    return "".join(f"{line}\n" for line in lines) + testing.render(results)

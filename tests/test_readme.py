@@ -27,7 +27,7 @@ def test_quick_start_has_the_two_commands_and_they_exist() -> None:
     for command in commands:
         assert os.access(PROJECT / command, os.X_OK), command
     ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "exec scripts/test" in ci
+    assert "\nscripts/test\n" in ci  # then the image build and smoke test
 
 
 def test_rule_table_lists_exactly_the_catalogue() -> None:

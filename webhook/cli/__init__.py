@@ -16,10 +16,11 @@ from pathlib import Path
 
 from webhook import __version__
 from webhook.catalog import RULES
-from webhook.cli import commands
-from webhook.cli.output import FORMATS
+from webhook.cli import commands, completion
+from webhook.cli.output import FORMATS, TEST_FORMATS
 from webhook.findings import Action
 from webhook.policy.update import ACK_CONTROLLER_USER
+from webhook.server import limits
 from webhook.text import did_you_mean, suggestion
 
 USAGE_ERROR = 2
@@ -122,6 +123,138 @@ def _add_request_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connections")
+    group.add_argument(
+        "--read-timeout",
+        type=limits.positive_seconds,
+        default=limits.READ_TIMEOUT,
+        metavar="SECONDS",
+        help="time a client has for its TLS handshake and for each request, from its "
+        "first byte to its last; a slower one is disconnected (default: %(default)s, "
+        "under the webhook configuration's timeoutSeconds)",
+    )
+    group.add_argument(
+        "--keep-alive-timeout",
+        type=limits.positive_int,
+        default=limits.KEEP_ALIVE_TIMEOUT,
+        metavar="SECONDS",
+        help="time an idle connection is kept for the next request (default: %(default)s, "
+        "longer than the API server keeps an idle connection, 90 s)",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=limits.positive_int,
+        default=limits.MAX_CONNECTIONS,
+        metavar="N",
+        help="connections open at once; beyond it the oldest one not being answered is "
+        "closed (default: %(default)s)",
+    )
+
+
+def _add_test_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    test = sub.add_parser(
+        "test",
+        help="run policy test folders (policy.yaml + tests/cases.yaml)",
+        description=(
+            "Run the cases of each policy folder at or under the given directories (one "
+            "policy's folder runs that policy's cases) and report every mismatch. Exit 1 "
+            "on any mismatch, a mistake in a cases.yaml, or a folder without cases."
+        ),
+    )
+    test.add_argument("paths", nargs="+", metavar="DIR")
+    test.add_argument(
+        "-o", "--output", choices=sorted(TEST_FORMATS), default="text", help="output format"
+    )
+    test.add_argument(
+        "-k",
+        "--case",
+        metavar="TEXT",
+        help="run only the cases whose name contains TEXT (ignoring case)",
+    )
+
+
+def _add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="run the admission webhook (HTTPS)",
+        description=(
+            "Serve POST /validate and /mutate (AdmissionReview v1) and GET /healthz, "
+            "/readyz, /metrics over TLS. Certificates: --tls-cert-file and --tls-key-file, "
+            "or --cert-dir with tls.crt, tls.key (and ca.crt); with none there, a CA and a "
+            "serving certificate are generated into --cert-dir. Policy files and "
+            "certificates are reloaded when they change."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8443, help="port (0: any free port)")
+    serve.add_argument("--tls-cert-file", type=Path, help="serving certificate (PEM)")
+    serve.add_argument("--tls-key-file", type=Path, help="its private key (PEM)")
+    serve.add_argument(
+        "--cert-dir",
+        type=Path,
+        help="folder with tls.crt, tls.key, ca.crt; generated when empty "
+        "(default: $XDG_STATE_HOME/trainingjob-guard/certs)",
+    )
+    serve.add_argument(
+        "--dns-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="extra DNS name for a generated certificate (repeatable), e.g. the Service's",
+    )
+    serve.add_argument(
+        "--reload-interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="how often to look for changed policy files and certificates",
+    )
+    _add_connection_options(serve)
+    serve.add_argument(
+        "--controller-user",
+        type=_user_name,
+        action="append",
+        default=None,
+        metavar="USER",
+        help="Kubernetes user name of the ACK SageMaker controller (repeatable; default: "
+        f"{ACK_CONTROLLER_USER}); on UPDATE only its requests may fill in late-initialized "
+        "spec fields, anyone else's addition of one is a spec change and checked as such",
+    )
+    cluster = serve.add_argument_group("cluster (in-cluster config, or --kubeconfig)")
+    cluster.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube)")
+    cluster.add_argument(
+        "--namespace-labels",
+        action="store_true",
+        help="look up namespace labels in the API server (watch-backed cache) for policies "
+        "that select on them",
+    )
+    cluster.add_argument(
+        "--self-managed-certs",
+        metavar="NAMESPACE/SECRET",
+        help="keep the CA and serving certificate in this TLS Secret (created, shared by "
+        "replicas, renewed before expiry) and write them into --cert-dir",
+    )
+    cluster.add_argument(
+        "--certificate-check-interval",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how often a self-managed certificate is checked for renewal",
+    )
+    cluster.add_argument(
+        "--validating-webhook",
+        metavar="NAME",
+        help="ValidatingWebhookConfiguration to inject the CA into (with --self-managed-certs)",
+    )
+    cluster.add_argument(
+        "--mutating-webhook",
+        metavar="NAME",
+        help="MutatingWebhookConfiguration to inject the CA into (with --self-managed-certs)",
+    )
+    _add_policy_options(serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -179,83 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_options(mutate)
     _add_request_options(mutate)
 
-    serve = sub.add_parser(
-        "serve",
-        help="run the admission webhook (HTTPS)",
-        description=(
-            "Serve POST /validate and /mutate (AdmissionReview v1) and GET /healthz, "
-            "/readyz, /metrics over TLS. Certificates: --tls-cert-file and --tls-key-file, "
-            "or --cert-dir with tls.crt, tls.key (and ca.crt); with none there, a CA and a "
-            "serving certificate are generated into --cert-dir. Policy files and "
-            "certificates are reloaded when they change."
-        ),
-    )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8443, help="port (0: any free port)")
-    serve.add_argument("--tls-cert-file", type=Path, help="serving certificate (PEM)")
-    serve.add_argument("--tls-key-file", type=Path, help="its private key (PEM)")
-    serve.add_argument(
-        "--cert-dir",
-        type=Path,
-        help="folder with tls.crt, tls.key, ca.crt; generated when empty "
-        "(default: $XDG_STATE_HOME/trainingjob-guard/certs)",
-    )
-    serve.add_argument(
-        "--dns-name",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="extra DNS name for a generated certificate (repeatable), e.g. the Service's",
-    )
-    serve.add_argument(
-        "--reload-interval",
-        type=float,
-        default=2.0,
-        metavar="SECONDS",
-        help="how often to look for changed policy files and certificates",
-    )
-    serve.add_argument(
-        "--controller-user",
-        type=_user_name,
-        action="append",
-        default=None,
-        metavar="USER",
-        help="Kubernetes user name of the ACK SageMaker controller (repeatable; default: "
-        f"{ACK_CONTROLLER_USER}); on UPDATE only its requests may fill in late-initialized "
-        "spec fields, anyone else's addition of one is a spec change and checked as such",
-    )
-    cluster = serve.add_argument_group("cluster (in-cluster config, or --kubeconfig)")
-    cluster.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube)")
-    cluster.add_argument(
-        "--namespace-labels",
-        action="store_true",
-        help="look up namespace labels in the API server (watch-backed cache) for policies "
-        "that select on them",
-    )
-    cluster.add_argument(
-        "--self-managed-certs",
-        metavar="NAMESPACE/SECRET",
-        help="keep the CA and serving certificate in this TLS Secret (created, shared by "
-        "replicas, renewed before expiry) and write them into --cert-dir",
-    )
-    cluster.add_argument(
-        "--certificate-check-interval",
-        type=float,
-        default=3600.0,
-        metavar="SECONDS",
-        help="how often a self-managed certificate is checked for renewal",
-    )
-    cluster.add_argument(
-        "--validating-webhook",
-        metavar="NAME",
-        help="ValidatingWebhookConfiguration to inject the CA into (with --self-managed-certs)",
-    )
-    cluster.add_argument(
-        "--mutating-webhook",
-        metavar="NAME",
-        help="MutatingWebhookConfiguration to inject the CA into (with --self-managed-certs)",
-    )
-    _add_policy_options(serve)
+    _add_serve_parser(sub)
 
     audit = sub.add_parser(
         "audit",
@@ -274,15 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("-o", "--output", choices=["text", "json"], default="text")
     _add_policy_options(audit)
 
-    test = sub.add_parser(
-        "test",
-        help="run policy test folders (policy.yaml + tests/cases.yaml)",
-        description=(
-            "Run the cases of each policy folder under the given directories and report "
-            "every mismatch. Exit 1 on any mismatch or a folder without cases."
-        ),
-    )
-    test.add_argument("paths", nargs="+", metavar="DIR")
+    _add_test_parser(sub)
 
     policy = sub.add_parser("policy", help="work with policy files (schema, lint)")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
@@ -296,6 +345,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     lint.add_argument("paths", nargs="+", metavar="PATH")
+
+    complete = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh, fish)",
+        description=(
+            "Print the completion script of this command for the given shell: "
+            "subcommands, options, choices, and file or folder names where a path goes."
+        ),
+    )
+    complete.add_argument("shell", choices=completion.SHELLS)
     return parser
 
 
@@ -318,6 +377,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = commands.mutate(args)
     elif args.command == "test":
         code = commands.test(args)
+    elif args.command == "completion":
+        sys.stdout.write(completion.script(parser, args.shell))
+        code = 0
     elif args.policy_command == "schema":
         code = commands.policy_schema()
     else:

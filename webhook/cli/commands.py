@@ -11,7 +11,7 @@ import jsonpatch
 import orjson
 import yaml
 
-from webhook.cli.output import FORMATS
+from webhook.cli.output import FORMATS, TEST_FORMATS
 from webhook.cli.report import InputError
 from webhook.cli.sources import iter_sources, parse_source
 from webhook.cli.validate import NAMESPACE_UNSET, Requester, is_training_job, objects
@@ -118,7 +118,8 @@ def _dump(data: Any) -> str:
 
 def serve(args: argparse.Namespace) -> int:
     """``serve``: the admission webhook over TLS until SIGTERM."""
-    from webhook.server.serve import (  # noqa: PLC0415 (only when serving)
+    from webhook.server.limits import Limits  # noqa: PLC0415 (only when serving)
+    from webhook.server.serve import (  # noqa: PLC0415
         ServeOptions,
         serve_forever,
     )
@@ -140,6 +141,7 @@ def serve(args: argparse.Namespace) -> int:
         mutating_webhook=args.mutating_webhook,
         certificate_check_seconds=args.certificate_check_interval,
         controller_users=frozenset(args.controller_user or DEFAULT_CONTROLLER_USERS),
+        limits=Limits(args.read_timeout, args.keep_alive_timeout, args.max_connections),
     )
     return serve_forever(options)
 
@@ -173,9 +175,9 @@ def audit(args: argparse.Namespace) -> int:
 
 
 def test(args: argparse.Namespace) -> int:
-    """``test``: run policy test folders."""
-    results = testing.run(list(args.paths))
-    sys.stdout.write(testing.render(results))
+    """``test``: run policy test folders (``-k``: only the cases whose name has TEXT)."""
+    results = testing.run(list(args.paths), select=args.case)
+    sys.stdout.write(TEST_FORMATS[args.output](results))
     return OK if results.passed else DENIED
 
 

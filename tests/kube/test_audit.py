@@ -24,13 +24,12 @@ from webhook.kube.audit import (
     render_text,
 )
 from webhook.kube.client import (
-    KubeConfigError,
-    KubeError,
     api_client,
     client_for,
     default_namespace,
     load_config,
 )
+from webhook.kube.errors import KubeConfigError, KubeError
 from webhook.policy.load import baseline_policy, load_policies
 
 TRAINING_JOBS = "/apis/sagemaker.services.k8s.aws/v1alpha1"

@@ -156,7 +156,8 @@ def audit(args: argparse.Namespace) -> int:
         namespace_lookup,
     )
     from webhook.kube.audit import audit as run_audit  # noqa: PLC0415
-    from webhook.kube.client import KubeError, load_config  # noqa: PLC0415
+    from webhook.kube.client import load_config  # noqa: PLC0415
+    from webhook.kube.errors import KubeError  # noqa: PLC0415
 
     policies = load_requested_policies(args)
     if policies is None:

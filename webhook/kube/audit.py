@@ -31,7 +31,8 @@ from kubernetes import client
 
 from webhook.engine import Config, Context, review
 from webhook.findings import Finding
-from webhook.kube.client import KubeError, error_message, status_code
+from webhook.kube.client import error_message, status_code
+from webhook.kube.errors import KubeError
 from webhook.model import API_VERSION, GROUP, KIND, VERSION
 
 __all__ = [

@@ -27,17 +27,11 @@ import urllib3
 from kubernetes import client
 from kubernetes import config as kube_config
 
+from webhook.kube.errors import KubeConfigError
+
 SERVICE_ACCOUNT: Final = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DEFAULT_KUBECONFIG: Final = "~/.kube/config"
 _LOOPBACK: Final = "127.0.0.1,localhost,::1"
-
-
-class KubeError(Exception):
-    """A Kubernetes API call or the cluster configuration failed; the message says why."""
-
-
-class KubeConfigError(KubeError):
-    """No usable cluster configuration was found."""
 
 
 @dataclass(frozen=True, slots=True)

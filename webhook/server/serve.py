@@ -28,15 +28,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
-from kubernetes.client import AdmissionregistrationV1Api, CoreV1Api
 
 from webhook.certs import CertFiles, CertificateError, RotatingContext, ensure_cert_dir
 from webhook.findings import Action
-from webhook.kube.certificates import SelfManagedCertificates
-from webhook.kube.client import KubeError, api_client
-from webhook.kube.namespaces import NamespaceLabels
+from webhook.kube.errors import KubeError
 from webhook.policy.load import PolicyLoadError
 from webhook.policy.update import DEFAULT_CONTROLLER_USERS
 from webhook.server.app import MAX_BODY_BYTES, build_app
@@ -44,6 +42,10 @@ from webhook.server.connections import event_loop, protocol
 from webhook.server.limits import Limits
 from webhook.server.logs import json_logging
 from webhook.server.state import JsonLog, ServerState
+
+if TYPE_CHECKING:
+    from webhook.kube.certificates import SelfManagedCertificates
+    from webhook.kube.namespaces import NamespaceLabels
 
 
 def default_cert_dir() -> Path:
@@ -104,6 +106,12 @@ def self_managed(options: ServeOptions, log: JsonLog) -> SelfManagedCertificates
     namespace, _, secret = (options.self_managed or "").partition("/")
     if not namespace or not secret:
         raise CertificateError("--self-managed-certs takes NAMESPACE/SECRET")
+    # The Kubernetes client only when a cluster is asked for: it doubles start-up time.
+    from kubernetes.client import AdmissionregistrationV1Api, CoreV1Api  # noqa: PLC0415
+
+    from webhook.kube.certificates import SelfManagedCertificates  # noqa: PLC0415
+    from webhook.kube.client import api_client  # noqa: PLC0415
+
     try:
         api = api_client(options.kubeconfig)
     except KubeError as error:
@@ -200,6 +208,9 @@ async def _run(options: ServeOptions, log: JsonLog) -> int:
             files = certificates(options, log)
         rotating = RotatingContext(files.cert, files.key)
         if options.namespace_labels:
+            from webhook.kube.client import api_client  # noqa: PLC0415 (see self_managed)
+            from webhook.kube.namespaces import NamespaceLabels  # noqa: PLC0415
+
             labels = NamespaceLabels(api_client(options.kubeconfig), log=log)
             labels.start()
             state.namespace_labels = labels

@@ -19,6 +19,8 @@ counted and logged on the event loop, whichever thread decided them.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from functools import partial
@@ -44,6 +46,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: The API server accepts request bodies up to 3 MiB and an AdmissionReview carries the
 #: object and the old object (each up to etcd's ~1.5 MiB): 7 MiB covers both with room.
 MAX_BODY_BYTES: Final = 7 * 1024 * 1024
+
+#: JSON objects and arrays a body may hold: a TrainingJob review has a few dozen, and
+#: SageMaker's bounds keep any it accepts far below (counted only above OFF_LOOP_BYTES).
+MAX_CONTAINERS: Final = 100_000
 
 HANDLERS: Final = {"/validate": admission.validate, "/mutate": admission.mutate}
 _JSON: Final = [(b"content-type", b"application/json")]
@@ -264,6 +270,17 @@ async def _admit(
 
 def _decide(exchange: _Exchange, body: bytes) -> Reply | _Lookup:
     """Parse and check the AdmissionReview, then answer it (no I/O: batch or worker thread)."""
+    if len(body) > OFF_LOOP_BYTES and body.count(b"{") + body.count(b"[") > MAX_CONTAINERS:
+        # orjson holds the GIL for the whole parse: a million objects would stall the
+        # event loop (and /healthz) for a quarter of a second, even from the worker.
+        message = (
+            f"the review holds more than {MAX_CONTAINERS:,} JSON objects and arrays; no "
+            "TrainingJob SageMaker accepts comes near that"
+        )
+        uid = _leading_uid(body)
+        if uid is None:
+            return exchange.reject(400, message)
+        return exchange.answer(uid, admission.Answer(False, "denied", 403, message), None)
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as error:
@@ -277,7 +294,7 @@ def _decide(exchange: _Exchange, body: bytes) -> Reply | _Lookup:
     if data.get("apiVersion") != API_VERSION:
         return exchange.reject(
             400,
-            f"AdmissionReview {data.get('apiVersion')!r} is not supported: only "
+            f"AdmissionReview {_shown(data.get('apiVersion'))} is not supported: only "
             f"{API_VERSION}; register the webhook with admissionReviewVersions: [v1]",
         )
     try:
@@ -325,6 +342,30 @@ async def _labels_of(
 def _fixed(labels: Mapping[str, str] | None) -> admission.NamespaceLabels:
     """A lookup that gives *labels*, already looked up, for the request's namespace."""
     return lambda _namespace: labels
+
+
+_LEADING_UID: Final = re.compile(rb'"uid"\s*:\s*"([A-Za-z0-9._:-]{1,128})"')
+
+
+def _leading_uid(body: bytes) -> str | None:
+    """``request.uid`` of a body not parsed: the first ``uid`` of its first 4 KiB.
+
+    The API server writes ``request.uid`` before the object; if what is found is
+    another ``uid``, the API server refuses the answer, and the request fails closed.
+    """
+    found = _LEADING_UID.search(body, 0, 4096)
+    return found.group(1).decode() if found else None
+
+
+def _shown(value: Any) -> str:
+    """*value* for a message: a string cut short, any other JSON value by its type.
+
+    Never ``repr`` of what a client sent: a deeply nested value cannot be shown
+    (``RecursionError``), a long one would make the answer and the log line as long.
+    """
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 64 else value[:61] + "...")
+    return "null" if value is None else f"(a JSON {type(value).__name__})"
 
 
 def _uid(data: dict[str, Any]) -> str | None:

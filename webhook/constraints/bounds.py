@@ -177,6 +177,27 @@ def _too_long(length: int, what: str = "") -> str:
     )
 
 
+def _within(count: int, shape: ListShape | MapShape, noun: str, trail: Trail, walk: _Walk) -> bool:
+    """True when a list or map of *count* items may be looked into (else it is reported).
+
+    The model's maximum, past which a relaxed rule still lets :data:`ENTRIES` through;
+    :data:`ENTRIES` where the model sets none. What is looked into counts to the total.
+    """
+    high = shape.max
+    if high is None and count > ENTRIES:
+        walk.report(RULE, trail, _too_many(count, ENTRIES))
+        return False
+    if high is not None and count > high:
+        rule = LIST_SIZE if isinstance(shape, ListShape) else MAP_SIZE
+        if walk.stops(rule, count, ENTRIES):
+            walk.beyond(rule, trail, messages.size(count, shape, noun), ENTRIES)
+            return False
+        walk.spend(count, trail)
+    elif high is None:
+        walk.spend(count, trail)
+    return True
+
+
 def _any(value: Any, trail: Trail, depth: int, walk: _Walk) -> None:
     """The fixed bounds, for a value the model does not describe (or of another type)."""
     kind = type(value)
@@ -260,23 +281,13 @@ class _Compiler:
 
     def _list(self, shape: ListShape) -> Check:
         member = self.check(shape.member)
-        high = shape.max
 
         def check(value: Any, trail: Trail, depth: int, walk: _Walk) -> None:
             if type(value) is not list:
                 _any(value, trail, depth, walk)
                 return
-            count = len(value)
-            if high is None:
-                if count > ENTRIES:
-                    walk.report(RULE, trail, _too_many(count, ENTRIES))
-                    return
-                walk.spend(count, trail)
-            elif count > high:
-                if walk.stops(LIST_SIZE, count, ENTRIES):
-                    walk.beyond(LIST_SIZE, trail, messages.size(count, shape, "item"), ENTRIES)
-                    return
-                walk.spend(count, trail)
+            if not _within(len(value), shape, "item", trail, walk):
+                return
             for index, item in enumerate(value):
                 if item is not None:
                     member(item, (trail, index), depth + 1, walk)
@@ -286,7 +297,6 @@ class _Compiler:
     def _map(self, shape: MapShape) -> Check:
         plain = self.check(shape.value)
         secret = self.check(shape.value, sensitive=True)
-        high = shape.max
         key_high = shape.key.max
         key_limit = CHARS if key_high is None else key_high
 
@@ -294,17 +304,8 @@ class _Compiler:
             if type(value) is not dict:
                 _any(value, trail, depth, walk)
                 return
-            count = len(value)
-            if high is None:
-                if count > ENTRIES:
-                    walk.report(RULE, trail, _too_many(count, ENTRIES))
-                    return
-                walk.spend(count, trail)
-            elif count > high:
-                if walk.stops(MAP_SIZE, count, ENTRIES):
-                    walk.beyond(MAP_SIZE, trail, messages.size(count, shape, "entry"), ENTRIES)
-                    return
-                walk.spend(count, trail)
+            if not _within(len(value), shape, "entry", trail, walk):
+                return
             values = secret if trail is not None and trail[1] in SENSITIVE_MAPS else plain
             for key, item in value.items():
                 entry = (trail, key)

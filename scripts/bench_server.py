@@ -78,10 +78,10 @@ f:close()
 """
 
 
-def review_body(folder: Path) -> Path:
+def review() -> dict[str, Any]:
     """An AdmissionReview v1 CREATE of the bundled valid TrainingJob."""
     obj = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    review = {
+    return {
         "apiVersion": "admission.k8s.io/v1",
         "kind": "AdmissionReview",
         "request": {
@@ -105,8 +105,12 @@ def review_body(folder: Path) -> Path:
             "dryRun": False,
         },
     }
+
+
+def review_body(folder: Path) -> Path:
+    """:func:`review`, written to a file in *folder* (for wrk)."""
     path = folder / "review.json"
-    path.write_text(json.dumps(review), encoding="utf-8")
+    path.write_text(json.dumps(review()), encoding="utf-8")
     return path
 
 

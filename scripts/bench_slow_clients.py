@@ -40,34 +40,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
+from bench_server import review
 
-PROJECT = Path(__file__).resolve().parent.parent
-EXAMPLE = PROJECT / "webhook" / "examples" / "training-job.yaml"
 KINDS = ("idle", "half a header", "a stalled body")
 
 
-def review() -> bytes:
+def review_request() -> bytes:
     """A CREATE of the bundled valid TrainingJob as an HTTP request."""
-    job = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    body = json.dumps(
-        {
-            "apiVersion": "admission.k8s.io/v1",
-            "kind": "AdmissionReview",
-            "request": {
-                "uid": "b6f3c1de-0000-4000-8000-000000000001",
-                "kind": {
-                    "group": "sagemaker.services.k8s.aws",
-                    "version": "v1alpha1",
-                    "kind": "TrainingJob",
-                },
-                "namespace": job["metadata"]["namespace"],
-                "operation": "CREATE",
-                "userInfo": {"username": "alice"},
-                "object": job,
-            },
-        }
-    ).encode()
+    body = json.dumps(review()).encode()
     head = (
         b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
         b"Content-Length: %d\r\n\r\n" % len(body)
@@ -173,7 +153,7 @@ def rss_kib(pid: int) -> int:
 async def measure(port: int, ca: Path, pid: int, slow_count: int, seconds: float) -> None:
     """Hold the slow connections, send reviews meanwhile, print what it took."""
     context = ssl.create_default_context(cafile=str(ca))
-    request = review()
+    request = review_request()
     before = rss_kib(pid)
     ready, stop, reopened = (
         multiprocessing.Event(),

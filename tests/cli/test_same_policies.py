@@ -63,6 +63,17 @@ def _job(tmp_path: Path, name: str, **changes: Any) -> Path:
     return write(tmp_path, f"jobs/{name}.yaml", yaml.safe_dump(job, sort_keys=False))
 
 
+def _two_instances_without_namespace(tmp_path: Path) -> Path:
+    """A job the team-a policy denies (two instances), with no metadata.namespace."""
+    return _job(
+        tmp_path,
+        "big",
+        namespace=None,
+        resourceConfig=TWO_INSTANCES,
+        enableInterContainerTrafficEncryption=True,  # what the baseline asks of two
+    )
+
+
 def _validate(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
     code = main(["validate", "-o", "json", *args])
     captured = capsys.readouterr()
@@ -135,13 +146,7 @@ def test_policies_a_missing_namespace_kept_out_are_named(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     policy = write(tmp_path, "team-a.yaml", TEAM_A_ONLY)
-    job = _job(
-        tmp_path,
-        "big",
-        namespace=None,
-        resourceConfig=TWO_INSTANCES,
-        enableInterContainerTrafficEncryption=True,
-    )
+    job = _two_instances_without_namespace(tmp_path)
     code, report, _ = _validate(capsys, str(job), "--policy", str(policy))
     assert code == 0
     [violation] = report["results"][0]["violations"]
@@ -165,13 +170,7 @@ def test_policies_a_missing_namespace_kept_out_are_named(
 
 def test_text_output_shows_the_warning(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     policy = write(tmp_path, "team-a.yaml", TEAM_A_ONLY)
-    job = _job(
-        tmp_path,
-        "big",
-        namespace=None,
-        resourceConfig=TWO_INSTANCES,
-        enableInterContainerTrafficEncryption=True,
-    )
+    job = _two_instances_without_namespace(tmp_path)
     code = main(["validate", str(job), "--policy", str(policy)])
     out = capsys.readouterr().out
     assert code == 0
@@ -196,13 +195,7 @@ def test_no_warning_when_the_namespace_changes_nothing(
 
 def test_mutate_warns_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     policy = write(tmp_path, "team-a.yaml", TEAM_A_ONLY)
-    job = _job(
-        tmp_path,
-        "big",
-        namespace=None,
-        resourceConfig=TWO_INSTANCES,
-        enableInterContainerTrafficEncryption=True,
-    )
+    job = _two_instances_without_namespace(tmp_path)
     code = main(["mutate", str(job), "--policy", str(policy)])
     captured = capsys.readouterr()
     assert code == 0

@@ -19,7 +19,6 @@ counted and logged on the event loop, whichever thread decided them.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -36,6 +35,7 @@ from webhook.server.batch import Batch
 from webhook.server.state import ServerState
 from webhook.server.wire import API_VERSION, AdmissionRequest, parse_request
 from webhook.server.worker import OFF_LOOP_BYTES, Worker
+from webhook.text import show
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -364,7 +364,7 @@ def _shown(value: Any) -> str:
     (``RecursionError``), a long one would make the answer and the log line as long.
     """
     if isinstance(value, str):
-        return json.dumps(value if len(value) <= 64 else value[:61] + "...")
+        return show(value)
     return "null" if value is None else f"(a JSON {type(value).__name__})"
 
 

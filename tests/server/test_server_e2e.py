@@ -450,6 +450,13 @@ def test_create_of_a_valid_job_is_allowed(create: Create) -> None:
     assert outcome.warnings == []
 
 
+def test_the_answer_names_no_server_software(client: httpx.Client) -> None:
+    reply = client.post("/validate", json=review("CREATE", VALID))
+    assert reply.status_code == 200
+    assert "server" not in reply.headers
+    assert "date" in reply.headers  # HTTP/1.1 wants it from a server with a clock
+
+
 EXPECTED_DENIALS = [
     "spec.trainingJobName",
     "spec.inputDataConfig[0].dataSource.s3DataSource.s3DataDistributionType",

@@ -27,6 +27,11 @@ also keeps SIGTERM waiting for the whole graceful timeout. Here:
   answered, those that never sent a whole request first (the API server's
   pooled connections have), and is itself aborted only when every other one
   has a request being answered.
+* **One write per answer**: uvicorn writes a response's status line and headers,
+  then its body, each straight to the transport: two TLS records and two
+  ``send`` calls for every answer. :class:`TurnWriter` holds the first write of a
+  turn and sends it with the next one (or at the end of the turn), so an answer
+  goes out in one record and one system call, in the order written.
 * **SIGTERM**: uvicorn closes the idle connections and lets the others finish;
   :meth:`GuardedProtocol.shutdown` also arms the timer on each, so that none
   outlives the read timeout but to finish an answer: not a stalled body, nor
@@ -80,6 +85,50 @@ class DropLog:
 _feed = HttpToolsProtocol.data_received  # called directly: data_received is the hot path
 
 
+class TurnWriter:
+    """The transport as a request's cycle sees it: a held write goes out with the next.
+
+    uvicorn's cycle calls only :meth:`write`, :meth:`close` and :meth:`is_closing`.
+    A write with nothing held is held, and the end of the event loop's turn is
+    asked to :meth:`flush` it; the next write sends both joined. Nothing is ever
+    reordered: the protocol flushes before its own writes can happen (a read),
+    and :meth:`close` flushes first.
+    """
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        """Hold *data*, or send it after what is held."""
+        held = self._held
+        if held is None:
+            self._held = data
+            self._loop.call_soon(self.flush)
+        else:
+            self._held = None
+            self._transport.write(held + data)
+
+    def flush(self) -> None:
+        """Send what is held, if anything."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held)
+
+    def close(self) -> None:
+        """Send what is held, then close."""
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        """Whether the transport is closing."""
+        return self._transport.is_closing()
+
+
 class GuardedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a read timeout and a connection limit.
 
@@ -97,10 +146,12 @@ class GuardedProtocol(HttpToolsProtocol):
     _since = 0.0
     """When the connection was made (loop time)."""
     _stopping = False
+    _writer: TurnWriter
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """A new connection (after its TLS handshake): its first request is due in time."""
         super().connection_made(transport)
+        self._writer = TurnWriter(transport, self.loop)
         self._since = self.loop.time()
         self._arm()
         if len(self.connections) > self.limits.max_connections:
@@ -111,8 +162,19 @@ class GuardedProtocol(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def on_headers_complete(self) -> None:
+        """A request's cycle writes its answer through the connection's :class:`TurnWriter`."""
+        super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None:  # None when the request upgraded the connection
+            cycle.transport = self._writer  # type: ignore[assignment]  # all a cycle uses
+
     def data_received(self, data: bytes) -> None:
-        """Feed the parser, then time what is left incomplete."""
+        """Feed the parser, then time what is left incomplete.
+
+        What the writer holds goes first: the parser may answer a bad request itself.
+        """
+        self._writer.flush()
         _feed(self, data)
         cycle = self.cycle
         if cycle is None or cycle.response_complete:

@@ -250,6 +250,10 @@ async def _serve(
         http=protocol(options.limits, state.log),
         lifespan="off",
         access_log=False,
+        # The API server calls the webhook itself: no X-Forwarded-* header is to be
+        # trusted (and no middleware runs per request for them); no Server header either.
+        proxy_headers=False,
+        server_header=False,
         log_config=None,  # its records go to the JSON log (webhook.server.logs)
         log_level="warning",
         timeout_keep_alive=options.limits.keep_alive_timeout,

@@ -13,6 +13,8 @@ from webhook.engine import Config
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT / "webhook" / "examples"
+POLICY_FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_dir())
+"""The shipped policy library: one folder per policy (policy.yaml, cases.yaml, jobs)."""
 
 # The ACK sagemaker-controller's own files (its TrainingJob CRD, sample, unit- and
 # e2e-test manifests) are what many tests compare against. They are not part of this

@@ -14,13 +14,11 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from tests.conftest import PROJECT
+from tests.conftest import POLICY_FOLDERS, PROJECT
 from tests.native.corpus import CORPORA, corpus_of, mutants
 from webhook.engine import Config, builtin_schema_of
 from webhook.native import conjunction
 from webhook.policy.load import load_policies
-
-FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_dir())
 
 
 def _schemas(folder_name: str) -> list[dict[str, Any]]:
@@ -28,7 +26,7 @@ def _schemas(folder_name: str) -> list[dict[str, Any]]:
     return [rule.schema for policy in policies for rule in policy.rules if rule.schema]
 
 
-WITH_SCHEMAS = [folder.name for folder in FOLDERS if _schemas(folder.name)]
+WITH_SCHEMAS = [folder.name for folder in POLICY_FOLDERS if _schemas(folder.name)]
 
 
 @pytest.mark.parametrize("corpus", CORPORA)

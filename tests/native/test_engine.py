@@ -15,15 +15,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.conftest import POLICY_FOLDERS
 from tests.native.corpus import CORPORA, corpus_of, mutants
 from webhook.engine import Config, review
 from webhook.findings import Decision
 from webhook.policy.load import load_policies
 from webhook.policy.testing import CasesFile, read_case_file
 from webhook.request import Context
-
-FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_dir())
 
 
 def _answer(decision: Decision) -> tuple[Any, ...]:
@@ -39,7 +37,7 @@ def _same(job: dict[str, Any], context: Context, config: Config) -> None:
         assert _answer(fast) == _answer(slow), job
 
 
-@pytest.mark.parametrize("folder", FOLDERS, ids=[folder.name for folder in FOLDERS])
+@pytest.mark.parametrize("folder", POLICY_FOLDERS, ids=[folder.name for folder in POLICY_FOLDERS])
 def test_every_case_and_its_mutants_get_the_same_answer(folder: Path) -> None:
     config = Config(policies=load_policies([folder]))
     cases = CasesFile.model_validate(read_case_file(folder / "tests" / "cases.yaml"))

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from tests.conftest import EXAMPLES, PROJECT
+from tests.conftest import EXAMPLES, POLICY_FOLDERS, PROJECT
 from tests.native.corpus import CORPORA, corpus_of, job_file, mutants
 from tests.policy.rules.test_secrets import EXAMPLES as CREDENTIALS
 from webhook.native import Proof
@@ -36,12 +36,10 @@ from webhook.policy.rules import (
 from webhook.policy.subject import Subject
 from webhook.request import Context
 
-FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_dir())
-
 
 def _rules() -> list[tuple[str, CompiledRule]]:
     found: list[tuple[str, CompiledRule]] = []
-    for folder in FOLDERS:
+    for folder in POLICY_FOLDERS:
         for policy in load_policies([folder]).policies:
             found.extend((rule.id, rule) for rule in policy.rules if rule.schema is not None)
     return found

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import EXAMPLES, PROJECT, admission_review
+from tests.conftest import EXAMPLES, POLICY_FOLDERS, admission_review
 from tests.native.corpus import CORPORA, corpus_of, mutants
 from webhook.engine import Config
 from webhook.policy.load import baseline_policy, load_policies
@@ -29,7 +29,6 @@ from webhook.server import admission
 from webhook.server.fast import FastPath
 from webhook.server.wire import parse_request
 
-FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_dir())
 EXAMPLE: dict[str, Any] = yaml.safe_load((EXAMPLES / "training-job.yaml").read_text())
 
 
@@ -66,7 +65,7 @@ def _configs(folder: Path) -> list[Config]:
     return [Config(policies=alone, mutate=False), Config(policies=together, mutate=False)]
 
 
-@pytest.mark.parametrize("folder", FOLDERS, ids=[folder.name for folder in FOLDERS])
+@pytest.mark.parametrize("folder", POLICY_FOLDERS, ids=[folder.name for folder in POLICY_FOLDERS])
 def test_a_review_the_fast_path_calls_clean_is_allowed_as_is(folder: Path) -> None:
     for config in _configs(folder):
         fast = FastPath.of(config)

@@ -9,15 +9,40 @@ that its schema is never looser than its check.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from webhook.native import Proof
+from webhook.paths import format_path
 from webhook.policy.model import API_VERSION, KIND, PolicyDocument, PolicyMetadata, Rule
 from webhook.policy.rules import Violation
 from webhook.policy.rules.registry import compile_rule, native_guard, native_schema
 from webhook.policy.subject import Subject
 from webhook.request import Context
+
+Shown = list[tuple[str, str]]
+"""Findings as a user reads them: (field path, message)."""
+Runner = Callable[..., Shown]
+
+_RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
+
+
+def runner(kind: str, namespace: str | None = "team-a") -> Runner:
+    """``run(job, namespace=..., **options)``: a *kind* rule's findings in *job*, shown.
+
+    The rule is read from its options as a policy file's would be, run in a CREATE
+    in *namespace* (unless the call gives another), and held to its native schema by
+    :func:`violations`.
+    """
+
+    def run(job: Mapping[str, Any], namespace: str | None = namespace, **options: Any) -> Shown:
+        rule = _RULE.validate_python({"id": "r", "kind": kind, **options})
+        found = violations(rule, job, Context(namespace=namespace))
+        return [(format_path(v.path), v.message) for v in found]
+
+    return run
 
 
 def violations(

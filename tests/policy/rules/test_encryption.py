@@ -4,12 +4,10 @@ from typing import Any
 
 import pytest
 
-from tests.policy.rules import violations
-from webhook.paths import format_path
+from tests.policy.rules import runner
 from webhook.policy.model import EncryptionRule
 from webhook.policy.rules import RuleConfigError
 from webhook.policy.rules.encryption import compile_rule, role_account
-from webhook.request import Context
 
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OUTPUT = "spec.outputDataConfig.kmsKeyID"
@@ -17,11 +15,7 @@ VOLUME = "spec.resourceConfig.volumeKMSKeyID"
 SHOWN_KEY = f'"{KEY}"'
 
 
-def run(job: dict[str, Any], namespace: str = "team-a", **config: Any) -> list[tuple[str, str]]:
-    rule = EncryptionRule.model_validate({"id": "r", "kind": "encryption", **config})
-    found = violations(rule, job, Context(namespace=namespace))
-    return [(format_path(v.path), v.message) for v in found]
-
+run = runner("encryption")
 
 FULL: dict[str, Any] = {
     "requireOutputKey": True,

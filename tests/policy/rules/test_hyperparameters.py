@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.policy.rules import violations
+from tests.policy.rules import runner
 from webhook.paths import format_path
 from webhook.policy.model import HyperparametersRule
 from webhook.policy.rules import RuleConfigError
@@ -17,9 +17,7 @@ def rule(**config: Any) -> HyperparametersRule:
     return HyperparametersRule.model_validate({"id": "r", "kind": "hyperparameters", **config})
 
 
-def run(job: dict[str, Any], **config: Any) -> list[tuple[str, str]]:
-    found = violations(rule(**config), job, Context(namespace="team-a"))
-    return [(format_path(v.path), v.message) for v in found]
+run = runner("hyperparameters")
 
 
 def with_params(job: dict[str, Any], **params: Any) -> dict[str, Any]:

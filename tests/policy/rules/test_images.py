@@ -4,21 +4,15 @@ from typing import Any
 
 import pytest
 
-from tests.policy.rules import violations
-from webhook.paths import format_path
-from webhook.policy.model import ImagesRule
+from tests.policy.rules import runner
 from webhook.policy.rules.images import ImageRef, parse_image
-from webhook.request import Context
 
 ECR = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
 IMAGE = "spec.algorithmSpecification.trainingImage"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
 
-def run(job: dict[str, Any], namespace: str = "team-a", **config: Any) -> list[tuple[str, str]]:
-    rule = ImagesRule.model_validate({"id": "r", "kind": "images", **config})
-    found = violations(rule, job, Context(namespace=namespace))
-    return [(format_path(v.path), v.message) for v in found]
+run = runner("images")
 
 
 def set_image(job: dict[str, Any], image: Any) -> None:

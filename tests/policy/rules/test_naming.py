@@ -4,20 +4,15 @@ from typing import Any
 
 import pytest
 
-from tests.policy.rules import violations
-from webhook.paths import format_path
+from tests.policy.rules import runner
 from webhook.policy.model import NamingRule
 from webhook.policy.rules import RuleConfigError
 from webhook.policy.rules.naming import compile_rule
-from webhook.request import Context
 
 NAME = "spec.trainingJobName"
 
 
-def run(job: dict[str, Any], namespace: str = "team-a", **config: Any) -> list[tuple[str, str]]:
-    rule = NamingRule.model_validate({"id": "r", "kind": "naming", **config})
-    found = violations(rule, job, Context(namespace=namespace))
-    return [(format_path(v.path), v.message) for v in found]
+run = runner("naming")
 
 
 def named(job: dict[str, Any], name: Any) -> dict[str, Any]:

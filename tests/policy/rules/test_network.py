@@ -4,12 +4,10 @@ from typing import Any
 
 import pytest
 
-from tests.policy.rules import violations
-from webhook.paths import format_path
+from tests.policy.rules import runner
 from webhook.policy.model import NetworkRule
 from webhook.policy.rules import RuleConfigError
 from webhook.policy.rules.network import compile_rule
-from webhook.request import Context
 
 SET_ENCRYPTION = "set enableInterContainerTrafficEncryption: true"
 
@@ -18,9 +16,7 @@ def rule(**config: Any) -> NetworkRule:
     return NetworkRule.model_validate({"id": "r", "kind": "network", **config})
 
 
-def run(job: dict[str, Any], **config: Any) -> list[tuple[str, str]]:
-    found = violations(rule(**config), job, Context(namespace="team-a"))
-    return [(format_path(v.path), v.message) for v in found]
+run = runner("network")
 
 
 def test_valid_job_passes(job: dict[str, Any]) -> None:

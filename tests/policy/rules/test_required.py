@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.policy.rules import violations
+from tests.policy.rules import runner
 from webhook.paths import format_path
 from webhook.policy.model import RequiredRule
 from webhook.policy.rules import RuleConfigError
@@ -12,11 +12,7 @@ from webhook.policy.rules.required import compile_rule
 from webhook.policy.subject import Subject
 from webhook.request import Context
 
-
-def run(job: dict[str, Any], **config: Any) -> list[tuple[str, str]]:
-    rule = RequiredRule.model_validate({"id": "r", "kind": "required", **config})
-    found = violations(rule, job, Context(namespace="team-a"))
-    return [(format_path(v.path), v.message) for v in found]
+run = runner("required")
 
 
 def test_present_fields_and_tags_pass(job: dict[str, Any]) -> None:

@@ -4,21 +4,17 @@ from typing import Any
 
 import pytest
 
-from tests.policy.rules import violations
-from webhook.paths import format_path
+from tests.policy.rules import runner
 from webhook.policy.model import ResourcesRule
 from webhook.policy.rules import RuleConfigError
 from webhook.policy.rules.resources import compile_rule, duration
-from webhook.request import Context
 
 
 def rule(**config: Any) -> ResourcesRule:
     return ResourcesRule.model_validate({"id": "r", "kind": "resources", **config})
 
 
-def run(job: dict[str, Any], **config: Any) -> list[tuple[str, str]]:
-    found = violations(rule(**config), job, Context(namespace="team-a"))
-    return [(format_path(v.path), v.message) for v in found]
+run = runner("resources")
 
 
 def groups(job: dict[str, Any], *members: tuple[str, int]) -> None:

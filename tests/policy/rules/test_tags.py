@@ -4,18 +4,12 @@ from typing import Any
 
 import pytest
 
-from tests.policy.rules import violations
-from webhook.paths import format_path
+from tests.policy.rules import runner
 from webhook.policy.model import TagsRule
 from webhook.policy.rules import RuleConfigError
 from webhook.policy.rules.tags import compile_rule
-from webhook.request import Context
 
-
-def run(job: dict[str, Any], **config: Any) -> list[tuple[str, str]]:
-    rule = TagsRule.model_validate({"id": "r", "kind": "tags", **config})
-    found = violations(rule, job, Context(namespace="team-a"))
-    return [(format_path(v.path), v.message) for v in found]
+run = runner("tags")
 
 
 def with_tags(job: dict[str, Any], count: int) -> dict[str, Any]:

@@ -4,11 +4,9 @@ from typing import Any
 
 import pytest
 
-from tests.policy.rules import violations
+from tests.policy.rules import runner
 from webhook.paths import format_path
-from webhook.policy.model import TenancyRule
 from webhook.policy.rules.tenancy import s3_globs, s3_locations
-from webhook.request import Context
 
 TEAM_RULE: dict[str, Any] = {
     "roles": ["arn:aws:iam::123456789012:role/{namespace}-*"],
@@ -18,12 +16,7 @@ TEAM_RULE: dict[str, Any] = {
 TEAM_A_KEY = "arn:aws:kms:us-east-1:123456789012:alias/team-a-ml"
 
 
-def run(
-    job: dict[str, Any], namespace: str | None = "team-a", **config: Any
-) -> list[tuple[str, str]]:
-    rule = TenancyRule.model_validate({"id": "r", "kind": "tenancy", **config})
-    found = violations(rule, job, Context(namespace=namespace))
-    return [(format_path(v.path), v.message) for v in found]
+run = runner("tenancy")
 
 
 @pytest.fixture

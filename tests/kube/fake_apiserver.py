@@ -157,6 +157,12 @@ class Resource:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
+POLICY_REPORTS: Final = Resource(
+    "wgpolicyk8s.io/v1alpha2", "policyreports", "PolicyReport", namespaced=True
+)
+"""The PolicyReport CRD's resource (Kyverno's or Policy Reporter's install); served by default,
+leave it out (``resources=``) for a cluster without it."""
+
 DEFAULT_RESOURCES: Final = (
     Resource("v1", "namespaces", "Namespace", namespaced=False),
     Resource("v1", "secrets", "Secret", namespaced=True),
@@ -177,6 +183,7 @@ DEFAULT_RESOURCES: Final = (
         namespaced=False,
     ),
     Resource("sagemaker.services.k8s.aws/v1alpha1", "trainingjobs", "TrainingJob", namespaced=True),
+    POLICY_REPORTS,
 )
 """What a new :class:`FakeApiServer` serves."""
 

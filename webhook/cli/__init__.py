@@ -16,6 +16,7 @@ from pathlib import Path
 
 from webhook import __version__
 from webhook.catalog import RULES
+from webhook.cli import audit as audit_command
 from webhook.cli import commands, completion
 from webhook.cli.output import FORMATS, TEST_FORMATS
 from webhook.findings import Action
@@ -314,22 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_serve_parser(sub)
 
-    audit = sub.add_parser(
-        "audit",
-        help="check the TrainingJobs already in a cluster (read-only)",
-        description=(
-            "List the TrainingJobs of a namespace or of all namespaces (kubeconfig or "
-            "in-cluster config) and check each as the webhook would judge it today, with "
-            "counts per rule and per namespace. Read-only. Exit 1 when some would be denied."
-        ),
-    )
-    audit.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube)")
-    audit.add_argument("--context", help="kubeconfig context")
-    scope = audit.add_mutually_exclusive_group()
-    scope.add_argument("-n", "--namespace", help="one namespace (default: the context's)")
-    scope.add_argument("-A", "--all-namespaces", action="store_true", help="every namespace")
-    audit.add_argument("-o", "--output", choices=["text", "json"], default="text")
-    _add_policy_options(audit)
+    audit_command.add_parser(sub, _add_policy_options)
 
     _add_test_parser(sub)
 
@@ -372,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "serve":
         code = commands.serve(args)
     elif args.command == "audit":
-        code = commands.audit(args)
+        code = audit_command.run(args)
     elif args.command == "mutate":
         code = commands.mutate(args)
     elif args.command == "test":

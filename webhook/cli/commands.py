@@ -146,35 +146,6 @@ def serve(args: argparse.Namespace) -> int:
     return serve_forever(options)
 
 
-def audit(args: argparse.Namespace) -> int:
-    """``audit``: the TrainingJobs in the cluster, checked as the webhook would."""
-    from kubernetes.client import ApiClient  # noqa: PLC0415 (the client loads slowly)
-
-    from webhook.kube.audit import (  # noqa: PLC0415
-        AUDIT_FORMATS,
-        list_training_jobs,
-        namespace_lookup,
-    )
-    from webhook.kube.audit import audit as run_audit  # noqa: PLC0415
-    from webhook.kube.client import load_config  # noqa: PLC0415
-    from webhook.kube.errors import KubeError  # noqa: PLC0415
-
-    policies = load_requested_policies(args)
-    if policies is None:
-        return USAGE
-    config = Config(actions=dict(args.rule_action), policies=policies, mutate=False)
-    try:
-        cluster = load_config(args.kubeconfig, args.context)
-        namespace = None if args.all_namespaces else args.namespace or cluster.namespace
-        with ApiClient(cluster.configuration) as api:
-            report = run_audit(list_training_jobs(api, namespace), config, namespace_lookup(api))
-    except KubeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return USAGE
-    sys.stdout.write(AUDIT_FORMATS[args.output](report))
-    return report.exit_code
-
-
 def test(args: argparse.Namespace) -> int:
     """``test``: run policy test folders (``-k``: only the cases whose name has TEXT)."""
     results = testing.run(list(args.paths), select=args.case)

@@ -1,36 +1,33 @@
-"""``trainingjob-guard audit``: check the TrainingJobs already in a cluster.
+"""``trainingjob-guard audit``: the TrainingJobs already in a cluster, listed for an audit.
 
 Policies change and webhooks get installed after the fact, so this lists the
-TrainingJobs (one namespace or all, paginated with ``limit``/``continue``) and runs
-each through :func:`webhook.engine.review` exactly as the webhook would judge a
-CREATE today, with the namespace's labels looked up, but without the defaults
-(the stored object already had them applied when it was created: ``mutate=False``).
-It only reads: no write request is ever sent.
+TrainingJobs (one namespace or all, paginated with ``limit``/``continue``) and looks
+up their namespaces' labels, for :mod:`webhook.audit` to judge each exactly as the
+webhook would judge a CREATE today. It only reads: no write request is ever sent
+(writing PolicyReports is :mod:`webhook.kube.policyreports`'s).
 
-An object is *non-compliant* when it has any finding (deny, warn or audit: audit
-actions exist to show up in reports); ``allowed`` says whether the webhook would
-still admit it. Only non-compliant objects are kept in the report, so its memory
-grows with the problems found, not with the cluster. :attr:`AuditReport.exit_code`
-follows ``validate``: 1 when some object would be denied, else 0.
-
-The command line (``trainingjob-guard audit``, in ``webhook/cli/commands.py``) loads
-the cluster configuration, lists, audits and renders with these functions.
+The pure part of an audit lives in :mod:`webhook.audit`; its report types and
+renderers are re-exported here, where the command line and the tests found them first.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-import orjson
 from kubernetes import client
 
-from webhook.engine import Config, Context, review
-from webhook.findings import Finding
+from webhook.audit.examine import NamespaceLabelLookup
+from webhook.audit.report import (
+    AUDIT_FORMATS,
+    AuditReport,
+    AuditResult,
+    audit,
+    render_json,
+    render_text,
+    summary_line,
+)
 from webhook.kube.client import error_message, status_code
 from webhook.kube.errors import KubeError
 from webhook.model import API_VERSION, GROUP, KIND, VERSION
@@ -40,66 +37,38 @@ __all__ = [
     "PLURAL",
     "AuditReport",
     "AuditResult",
+    "NamespaceLabelLookup",
     "audit",
     "list_training_jobs",
     "namespace_lookup",
     "render_json",
     "render_text",
+    "summary_line",
 ]
 
 PLURAL: Final = "trainingjobs"
-NamespaceLabelLookup = Callable[[str], Mapping[str, str] | None]
-
-
-@dataclass(frozen=True, slots=True)
-class AuditResult:
-    """One non-compliant TrainingJob and its findings."""
-
-    namespace: str
-    name: str
-    allowed: bool
-    """Whether the webhook would admit it today (no denying finding)."""
-    findings: tuple[Finding, ...]
-
-
-@dataclass(slots=True)
-class AuditReport:
-    """What an audit found: the non-compliant objects and the counts."""
-
-    results: list[AuditResult] = field(default_factory=list)
-    checked: int = 0
-    """TrainingJobs checked."""
-    by_rule: Counter[str] = field(default_factory=Counter)
-    """Findings per rule id."""
-    by_namespace: Counter[str] = field(default_factory=Counter)
-    """Non-compliant TrainingJobs per namespace."""
-
-    @property
-    def non_compliant(self) -> int:
-        """TrainingJobs with at least one finding."""
-        return len(self.results)
-
-    @property
-    def denied(self) -> int:
-        """TrainingJobs the webhook would deny today."""
-        return sum(1 for result in self.results if not result.allowed)
-
-    @property
-    def exit_code(self) -> int:
-        """1 if some TrainingJob would be denied, else 0."""
-        return 1 if self.denied else 0
 
 
 def list_training_jobs(
-    api: client.ApiClient, namespace: str | None = None, page_size: int = 200
+    api: client.ApiClient,
+    namespace: str | None = None,
+    page_size: int = 200,
+    on_total: Callable[[int], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the TrainingJobs of *namespace* (None: all namespaces) as plain dicts, page by page.
+
+    *on_total*, when given, is told as each page arrives (before its jobs are yielded)
+    how many TrainingJobs the list is expected to hold in all: those of the pages so far
+    plus the API server's ``metadata.remainingItemCount`` (an estimate it may leave out;
+    then nothing is told until the last page, when the count is exact). A progress
+    display needs no more.
 
     Raises:
         KubeError: The list failed (the message names the scope and the API server's reason).
     """
     custom = client.CustomObjectsApi(api)
     token: str | None = None
+    listed = 0
     while True:
         try:
             if namespace is None:
@@ -115,14 +84,20 @@ def list_training_jobs(
         if not isinstance(page, dict):
             raise KubeError(f"listing TrainingJobs returned {type(page).__name__}, not a list")
         items = page.get("items")
-        for item in items if isinstance(items, list) else ():
+        items = items if isinstance(items, list) else []
+        listed += len(items)
+        metadata = page.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        token = metadata.get("continue")
+        remaining = metadata.get("remainingItemCount")
+        if on_total is not None and (not token or isinstance(remaining, int)):
+            on_total(listed + (remaining if token and isinstance(remaining, int) else 0))
+        for item in items:
             if isinstance(item, dict):
                 # Items of a custom resource list carry these; be sure for the engine.
                 item.setdefault("apiVersion", API_VERSION)
                 item.setdefault("kind", KIND)
                 yield item
-        metadata = page.get("metadata")
-        token = metadata.get("continue") if isinstance(metadata, dict) else None
         if not token:
             return
 
@@ -153,110 +128,3 @@ def namespace_lookup(api: client.ApiClient) -> NamespaceLabelLookup:
         return known[namespace]
 
     return labels
-
-
-def audit(
-    objects: Iterable[Mapping[str, Any]],
-    config: Config,
-    labels: NamespaceLabelLookup,
-) -> AuditReport:
-    """Review every object as a CREATE of today, without mutation; collect what is wrong."""
-    config = dataclasses.replace(config, mutate=False)
-    report = AuditReport()
-    for obj in objects:
-        metadata = obj.get("metadata")
-        metadata = metadata if isinstance(metadata, Mapping) else {}
-        namespace = _text(metadata.get("namespace"))
-        name = _text(metadata.get("name"))
-        namespace_labels = _safe_labels(labels, namespace) if namespace else None
-        context = Context("CREATE", namespace=namespace or None, namespace_labels=namespace_labels)
-        decision = review(obj, context=context, config=config)
-        report.checked += 1
-        if not decision.findings:
-            continue
-        report.results.append(AuditResult(namespace, name, decision.allowed, decision.findings))
-        report.by_namespace[namespace] += 1
-        report.by_rule.update(finding.rule for finding in decision.findings)
-    report.results.sort(key=lambda result: (result.namespace, result.name))
-    return report
-
-
-def _safe_labels(labels: NamespaceLabelLookup, namespace: str) -> Mapping[str, str] | None:
-    try:
-        return labels(namespace)
-    except Exception:  # unknown labels are reported by the engine, never guessed
-        return None
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _ranked(counts: Counter[str]) -> list[tuple[str, int]]:
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-
-
-def summary_line(report: AuditReport) -> str:
-    """``N TrainingJobs checked: M non-compliant (D would be denied)``."""
-    noun = "TrainingJob" if report.checked == 1 else "TrainingJobs"
-    line = f"{report.checked} {noun} checked: {report.non_compliant} non-compliant"
-    return f"{line} ({report.denied} would be denied)" if report.non_compliant else line
-
-
-def render_text(report: AuditReport) -> str:
-    """For people: ``NAMESPACE/NAME: ACTION RULE PATH: MESSAGE`` per finding, then the counts."""
-    lines: list[str] = []
-    for result in report.results:
-        for finding in result.findings:
-            rule = f"{finding.rule} {finding.where}" if finding.path else finding.rule
-            lines.append(
-                f"{result.namespace}/{result.name}: {finding.action.value} {rule}: "
-                f"{finding.message}"
-            )
-    if lines:
-        lines.append("")
-    lines.append(summary_line(report))
-    if report.by_rule:
-        lines.append("by rule: " + ", ".join(f"{k} {v}" for k, v in _ranked(report.by_rule)))
-        counts = _ranked(report.by_namespace)
-        lines.append("by namespace: " + ", ".join(f"{k} {v}" for k, v in counts))
-    return "\n".join(lines) + "\n"
-
-
-def _violation(finding: Finding) -> dict[str, str]:
-    return {
-        "rule": finding.rule,
-        "action": finding.action.value,
-        "path": finding.where,
-        "message": finding.message,
-    }
-
-
-def render_json(report: AuditReport) -> str:
-    """For scripts: one object with ``results`` (non-compliant objects) and ``summary``."""
-    document = {
-        "results": [
-            {
-                "namespace": result.namespace,
-                "name": result.name,
-                "allowed": result.allowed,
-                "violations": [_violation(finding) for finding in result.findings],
-            }
-            for result in report.results
-        ],
-        "summary": {
-            "checked": report.checked,
-            "nonCompliant": report.non_compliant,
-            "denied": report.denied,
-            "byRule": dict(sorted(report.by_rule.items())),
-            "byNamespace": dict(sorted(report.by_namespace.items())),
-        },
-    }
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
-
-
-AUDIT_FORMATS: Final[dict[str, Callable[[AuditReport], str]]] = {
-    "text": render_text,
-    "json": render_json,
-}
-"""Render function for each ``-o`` format of ``audit``."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.resources
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -252,6 +253,26 @@ def _add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--mutating-webhook",
         metavar="NAME",
         help="MutatingWebhookConfiguration to inject the CA into (with --self-managed-certs)",
+    )
+    audit = serve.add_argument_group("continuous audit (in-cluster config, or --kubeconfig)")
+    audit.add_argument(
+        "--audit-interval",
+        type=limits.positive_seconds,
+        metavar="SECONDS",
+        help="re-audit every TrainingJob this often, and soon after the policies change, "
+        "keeping each namespace's PolicyReport current (default: no continuous audit)",
+    )
+    audit.add_argument(
+        "--audit-lease",
+        metavar="NAMESPACE/NAME",
+        help="the coordination.k8s.io Lease that elects the one replica that audits, "
+        "when several run (default: none, this replica audits)",
+    )
+    audit.add_argument(
+        "--audit-identity",
+        default=socket.gethostname(),
+        metavar="NAME",
+        help="this replica's name in the Lease (default: the host name, a pod's name)",
     )
     _add_policy_options(serve)
 

@@ -142,6 +142,9 @@ def serve(args: argparse.Namespace) -> int:
         certificate_check_seconds=args.certificate_check_interval,
         controller_users=frozenset(args.controller_user or DEFAULT_CONTROLLER_USERS),
         limits=Limits(args.read_timeout, args.keep_alive_timeout, args.max_connections),
+        audit_interval=args.audit_interval,
+        audit_lease=args.audit_lease,
+        audit_identity=args.audit_identity,
     )
     return serve_forever(options)
 

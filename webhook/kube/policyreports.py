@@ -20,7 +20,7 @@ RBAC: ``list``, ``get``, ``create``, ``update`` and ``delete`` on
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -79,11 +79,17 @@ class WriteResult:
 
 
 def write_reports(
-    api: client.ApiClient, reports: Sequence[PolicyReport], namespace: str | None
+    api: client.ApiClient,
+    reports: Sequence[PolicyReport],
+    namespace: str | None,
+    *,
+    before_write: Callable[[], None] | None = None,
 ) -> WriteResult:
     """Make the cluster hold exactly *reports* of ours in *namespace* (None: everywhere).
 
     Our reports in that scope whose namespace has no report in *reports* are deleted.
+    *before_write* is called before each namespace's create, update or delete; what it
+    raises stops the writing there (the continuous audit stops when its lease is lost).
 
     Raises:
         KubeError: Our reports could not be listed (nothing was written).
@@ -96,14 +102,17 @@ def write_reports(
     }
     written: list[Written] = []
     errors: list[str] = []
+    ready = before_write or (lambda: None)
     for report in reports:
         name = report["metadata"]["namespace"]
+        ready()
         try:
             written.append(_write(custom, report, stored.get(name)))
         except KubeError as error:
             errors.append(str(error))
     wanted = {report["metadata"]["namespace"] for report in reports}
     for name in sorted(set(stored) - wanted):
+        ready()
         try:
             custom.delete_namespaced_custom_object(GROUP, VERSION, name, PLURAL, REPORT_NAME)
         except Exception as error:

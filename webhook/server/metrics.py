@@ -19,12 +19,21 @@ import bisect
 from collections import Counter as Tally
 from collections import deque
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from webhook.findings import Finding
+
+if TYPE_CHECKING:
+    from webhook.kube.continuous import AuditStatus
 
 #: Up to 10 s, the API server's default webhook timeout; fine below 5 ms, where we live.
 LATENCY_BUCKETS = (
@@ -88,6 +97,61 @@ class _RequestCollector(Collector):
         yield latency
 
 
+class _AuditCollector(Collector):
+    """Exposes the continuous audit's progress and last round (nothing without one)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        status = self._metrics.audit
+        if status is None:
+            return
+        prefix = "trainingjob_guard_audit"
+        gauges = [
+            ("leader", "1 while this replica holds the audit lease.", int(status.leader)),
+            ("running", "1 while an audit round runs.", int(status.running)),
+            ("jobs_seen", "TrainingJobs examined so far in the running round.", status.jobs_seen),
+            ("last_jobs", "TrainingJobs examined in the last finished round.", status.last_jobs),
+            (
+                "last_non_compliant",
+                "TrainingJobs with findings in the last finished round.",
+                status.last_non_compliant,
+            ),
+            (
+                "last_denied",
+                "TrainingJobs the webhook would deny, in the last finished round.",
+                status.last_denied,
+            ),
+            ("last_writes", "PolicyReport writes of the last round.", status.last_writes),
+            (
+                "last_duration_seconds",
+                "How long the last finished round took.",
+                status.last_seconds,
+            ),
+        ]
+        if status.jobs_total is not None:
+            gauges.append(
+                ("jobs_total", "TrainingJobs the running round expects.", status.jobs_total)
+            )
+        if status.last_success is not None:
+            gauges.append(
+                (
+                    "last_success_timestamp_seconds",
+                    "Unix time of the last round that wrote every report.",
+                    status.last_success,
+                )
+            )
+        for name, help_text, value in gauges:
+            yield GaugeMetricFamily(f"{prefix}_{name}", help_text, value=value)
+        rounds = CounterMetricFamily(
+            f"{prefix}_rounds", "Audit rounds by result (success, failure).", labels=["result"]
+        )
+        for result, count in sorted(status.rounds.items()):
+            rounds.add_metric([result], count)
+        yield rounds
+
+
 class Metrics:
     """Every metric the webhook exposes on ``/metrics``."""
 
@@ -98,6 +162,9 @@ class Metrics:
         self.latency: dict[str, _Latency] = {}
         self._pending: deque[tuple[str, str, str, float, tuple[Finding, ...]]] = deque()
         self.registry.register(_RequestCollector(self))
+        self.audit: AuditStatus | None = None
+        """The continuous audit's state, when the server runs one."""
+        self.registry.register(_AuditCollector(self))
         self.reloads = Counter(
             "trainingjob_guard_policy_reloads",
             "Policy reloads by result (success, failure).",

@@ -45,6 +45,7 @@ from webhook.server.state import JsonLog, ServerState
 
 if TYPE_CHECKING:
     from webhook.kube.certificates import SelfManagedCertificates
+    from webhook.kube.continuous import ContinuousAudit
     from webhook.kube.namespaces import NamespaceLabels
 
 
@@ -82,6 +83,12 @@ class ServeOptions:
     """How often a self-managed certificate is checked for renewal."""
     controller_users: frozenset[str] = DEFAULT_CONTROLLER_USERS
     """Kubernetes user names of the ACK controller (``--controller-user``)."""
+    audit_interval: float | None = None
+    """Seconds between continuous audits (``--audit-interval``); None: none."""
+    audit_lease: str | None = None
+    """``namespace/name`` of the Lease electing the replica that audits."""
+    audit_identity: str = "trainingjob-guard"
+    """This replica's name in the Lease."""
 
 
 def certificates(options: ServeOptions, log: JsonLog) -> CertFiles:
@@ -127,6 +134,36 @@ def self_managed(options: ServeOptions, log: JsonLog) -> SelfManagedCertificates
         mutating=options.mutating_webhook,
         log=log,
     )
+
+
+def continuous_audit(options: ServeOptions, state: ServerState, log: JsonLog) -> ContinuousAudit:
+    """The continuous audit ``--audit-interval`` asks for, with its leader election."""
+    from webhook.kube.client import api_client  # noqa: PLC0415 (see self_managed)
+    from webhook.kube.continuous import ContinuousAudit  # noqa: PLC0415
+    from webhook.kube.lease import LeaderElector  # noqa: PLC0415
+
+    assert options.audit_interval is not None
+    try:
+        api = api_client(options.kubeconfig)
+    except KubeError as error:
+        raise KubeError(f"--audit-interval needs the API server: {error}") from None
+    elector = None
+    if options.audit_lease:
+        namespace, _, name = options.audit_lease.partition("/")
+        if not namespace or not name:
+            raise KubeError("--audit-lease takes NAMESPACE/NAME")
+        elector = LeaderElector(api, namespace, name, options.audit_identity)
+    cached = state.namespace_labels  # the watch-backed cache, when --namespace-labels
+    audit = ContinuousAudit(
+        api,
+        lambda: state.config,
+        interval=options.audit_interval,
+        log=log,
+        elector=elector,
+        labels=(lambda: cached) if cached is not None else None,
+    )
+    state.metrics.audit = audit.status
+    return audit
 
 
 def banner(options: ServeOptions, files: CertFiles, port: int, policies: Sequence[str]) -> str:
@@ -197,6 +234,7 @@ async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
 async def _run(options: ServeOptions, log: JsonLog) -> int:
     keeper: SelfManagedCertificates | None = None
     labels: NamespaceLabels | None = None
+    audit: ContinuousAudit | None = None
     try:
         state = ServerState.load(
             options.policy_paths, options.actions, log, controller_users=options.controller_users
@@ -214,6 +252,8 @@ async def _run(options: ServeOptions, log: JsonLog) -> int:
             labels = NamespaceLabels(api_client(options.kubeconfig), log=log)
             labels.start()
             state.namespace_labels = labels
+        if options.audit_interval is not None:
+            audit = continuous_audit(options, state, log)
     except PolicyLoadError as error:
         log("startup-failed", "error", errors=[str(problem) for problem in error.errors])
         return 2
@@ -221,7 +261,11 @@ async def _run(options: ServeOptions, log: JsonLog) -> int:
         log("startup-failed", "error", error=str(error))
         return 2
     state.certificate_file = files.cert
+    if audit is not None:
+        audit.start()
     served = await _serve(options, state, files, rotating, keeper)
+    if audit is not None:
+        await asyncio.to_thread(audit.stop)  # gives the lease up
     if labels is not None:
         labels.stop()
     log("stopped")

@@ -2,7 +2,7 @@
 
 Each rule reads a few fields of ``spec`` and is documented in the API
 reference (CreateTrainingJob and the shapes it uses); the rule ids are
-stable and listed in the README.
+stable and listed in docs/rules.md (from :mod:`webhook.catalog`).
 """
 
 from __future__ import annotations

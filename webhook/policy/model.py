@@ -44,9 +44,14 @@ Glob = Annotated[str, Field(min_length=1)]
 
 
 class PolicyModel(BaseModel):
-    """Strict: an unknown or misspelt key in a policy file is an error, not ignored."""
+    """Strict: an unknown or misspelt key in a policy file is an error, not ignored.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    The docstring under each field is its description: in the JSON Schema that
+    ``trainingjob-guard policy schema`` prints (editors show it) and in the rule-kind
+    reference (``docs/rule-kinds.md``, written by ``scripts/generate_docs.py``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class SelectorRequirement(PolicyModel):
@@ -95,19 +100,27 @@ class RuleBase(PolicyModel):
     """What every rule has: an id, an action and an optional message override."""
 
     id: Identifier
+    """The rule's id within its policy (1-63 lower-case letters, digits and hyphens):
+    findings are ``<policy id>/<rule id>``."""
     action: Action | None = None
     """deny, warn or audit; default: the policy's ``action``."""
     message: str | None = None
     """Replaces the built-in message; may use {namespace}, {name}, {path}, {detail}."""
     description: str = ""
+    """What the rule is for; SARIF output shows it as the rule's description."""
 
 
 class RequiredRule(RuleBase):
-    """Fields that must be present (paths relative to ``spec``)."""
+    """Fields and tags every job must have (paths relative to ``spec``).
+
+    A field is missing when it is absent or null, and also when it is an empty (or
+    blank) string, an empty list or an empty map.
+    """
 
     kind: Literal["required"]
     fields: list[str] = []
-    """Dotted paths under spec: ``vpcConfig``, ``outputDataConfig.kmsKeyID``."""
+    """Dotted paths under spec: ``vpcConfig``, ``outputDataConfig.kmsKeyID``; checked
+    against the CRD's field names when the policy loads."""
     whenSpot: list[str] = []
     """Required only when ``enableManagedSpotTraining`` is true (``checkpointConfig``)."""
     tagKeys: list[str] = []
@@ -118,33 +131,56 @@ class HyperParameterLimits(PolicyModel):
     """What one hyperparameter's value (always a string) must parse to."""
 
     type: Literal["string", "integer", "float", "boolean"] = "string"
+    """What the value must parse to (a finite number for ``float``; ``true`` or
+    ``false``, any case, for ``boolean``)."""
     min: float | None = None
+    """The lowest value allowed (``integer`` and ``float`` only)."""
     max: float | None = None
+    """The highest value allowed (``integer`` and ``float`` only)."""
     exclusiveMin: float | None = None
+    """The value must be greater than this (``integer`` and ``float`` only)."""
     exclusiveMax: float | None = None
+    """The value must be less than this (``integer`` and ``float`` only)."""
     enum: list[str] | None = None
+    """The values allowed, compared as written."""
     pattern: str | None = None
+    """A regex the whole value must match."""
     required: bool = False
+    """The key must be present."""
 
 
 class HyperparametersRule(RuleBase):
-    """Limits on hyperparameter keys and values."""
+    """Limits on hyperparameter keys and values.
+
+    Values arrive as strings and are parsed per their ``type``; messages show the
+    limits, never a value.
+    """
 
     kind: Literal["hyperparameters"]
     maxCount: int | None = Field(default=None, ge=0)
+    """At most this many hyperparameters."""
     allowKeys: list[Glob] | None = None
-    """Key globs allowed; None allows any key."""
+    """Key globs allowed; left out, any key is allowed."""
     denyKeys: list[Glob] = []
+    """Key globs denied (checked before ``allowKeys``)."""
     keys: dict[str, HyperParameterLimits] = {}
+    """Limits per key name: what its value must be."""
 
 
 class SecretsRule(RuleBase):
-    """Credentials in any string of the job's spec: values at any depth, map keys, tags."""
+    """Credentials in any string of the job's spec: values at any depth, map keys, tags.
+
+    Denies AWS keys, private keys, tokens and passwords in URLs anywhere in the spec,
+    also base64-encoded or split by invisible characters, and password-like keys with
+    a value (``DB_PASSWORD``, ``DB_PASS``, a ``*_PASSWORD_FILE`` that holds no path);
+    never echoing the value.
+    """
 
     kind: Literal["secrets"]
     maps: list[Literal["hyperParameters", "environment"]] | None = None
     """Ignored: every string of the spec is scanned, whatever this says. It once limited
-    the scan to these maps; it is still accepted so that policy files that set it load."""
+    the scan to these maps; it is still accepted so that policy files that set it load
+    (``policy lint`` says so)."""
     allowKeys: list[Glob] = []
     """Keys whose string values are never flagged (e.g. ``*_TOKEN_URL``): a map's or
     object's key, a tag's key, a list's key for its items."""
@@ -155,13 +191,20 @@ class ResourcesRule(RuleBase):
 
     kind: Literal["resources"]
     instanceTypes: list[Glob] | None = None
-    """Allowed instance type globs (``ml.m5.*``), for the job and its instance groups."""
+    """Allowed instance type globs (``ml.m5.*``), for every instance type: the job's, its
+    instance groups', its debugger and profiler rule evaluators'."""
     maxInstanceCount: int | None = Field(default=None, ge=1)
-    """Across all instance groups."""
+    """The job's instance count, or its instance groups' counts together."""
     maxVolumeSizeInGB: int | None = Field(default=None, ge=1)
+    """Every volume size, the rule evaluators' too."""
     maxRuntimeInSeconds: int | None = Field(default=None, ge=1)
+    """``stoppingCondition.maxRuntimeInSeconds``; a job without it runs up to SageMaker's
+    default of one day, which counts."""
     maxWaitTimeInSeconds: int | None = Field(default=None, ge=1)
+    """``stoppingCondition.maxWaitTimeInSeconds``, when given."""
     spot: Literal["allowed", "required", "forbidden"] = "allowed"
+    """Managed spot training (``enableManagedSpotTraining``): allowed, required or
+    forbidden."""
 
 
 class NetworkRule(RuleBase):
@@ -169,11 +212,16 @@ class NetworkRule(RuleBase):
 
     kind: Literal["network"]
     requireVpc: bool = False
+    """``spec.vpcConfig`` with at least one subnet and one security group."""
     subnets: list[Glob] | None = None
+    """Globs every entry of ``vpcConfig.subnets`` must match."""
     securityGroups: list[Glob] | None = None
+    """Globs every entry of ``vpcConfig.securityGroupIDs`` must match."""
     requireNetworkIsolation: bool = False
+    """``enableNetworkIsolation: true``."""
     interContainerEncryption: Literal["optional", "distributed", "always"] = "optional"
-    """``distributed``: required when more than one instance (count or groups)."""
+    """When ``enableInterContainerTrafficEncryption: true`` is required: ``distributed``
+    when more than one instance (count or groups), ``always``, or not (``optional``)."""
 
 
 class EncryptionRule(RuleBase):
@@ -181,9 +229,11 @@ class EncryptionRule(RuleBase):
 
     kind: Literal["encryption"]
     requireOutputKey: bool = False
+    """``outputDataConfig.kmsKeyID`` must be set."""
     requireVolumeKey: bool = False
+    """``resourceConfig.volumeKMSKeyID`` must be set."""
     keys: list[Glob] | None = None
-    """Allowed key ARNs, ids or aliases (globs)."""
+    """Allowed key ARNs, ids or aliases (globs), for every KMS key field."""
     sameAccountAsRole: bool = False
     """A key given as an ARN must be in the role's account."""
     region: str | None = None
@@ -191,33 +241,44 @@ class EncryptionRule(RuleBase):
 
 
 class TenancyRule(RuleBase):
-    """A namespace uses its own role, buckets and keys."""
+    """A namespace uses its own role, buckets and keys.
+
+    Storage: a rule with any of ``s3``, ``fileSystems`` and ``hubContents`` denies every
+    storage location its lists do not cover; a rule with none of them leaves storage
+    alone.
+    """
 
     kind: Literal["tenancy"]
     roles: list[Glob] | None = None
+    """Globs ``roleARN`` must match (``arn:aws:iam::123456789012:role/{namespace}-*``)."""
     s3: list[Glob] | None = None
-    """S3 URI globs; an entry ending in ``/`` also allows everything below it."""
+    """Globs every S3 URI of the spec must match; an entry ending in ``/`` also allows
+    everything below it."""
     fileSystems: list[Glob] | None = None
     """EFS / FSx file system id globs (``fs-0abc*``)."""
     hubContents: list[Glob] | None = None
     """SageMaker hub content ARN globs."""
     kmsKeys: list[Glob] | None = None
+    """Globs every KMS key field must match."""
 
 
 class ImagesRule(RuleBase):
-    """Where training and rule images come from, and how they are pinned."""
+    """Where training and rule evaluator images come from, and how they are pinned."""
 
     kind: Literal["images"]
     registries: list[Glob] | None = None
+    """Globs on the registry host (``*.dkr.ecr.*.amazonaws.com``)."""
     repositories: list[Glob] | None = None
     """Globs of ``registry/repository`` (without tag or digest)."""
     algorithms: list[Glob] | None = None
     """Algorithm resources (``algorithmName``: name or ARN, globs) the rule vouches for;
     any other algorithm is reported, since its image cannot be checked."""
     forbidLatest: bool = True
+    """The tag ``latest`` (or no tag and no digest) is denied."""
     requireTag: bool = True
     """An image with neither tag nor digest is denied."""
     requireDigest: bool = False
+    """An image must be pinned by digest (``@sha256:...``)."""
 
 
 class TagsRule(RuleBase):
@@ -225,9 +286,10 @@ class TagsRule(RuleBase):
 
     kind: Literal["tags"]
     required: dict[str, str | None] = {}
-    """Tag key -> regex its value must match (None: any value)."""
+    """Tag key -> regex its value must match (null: any value)."""
     controllerTags: int = Field(default=4, ge=0, le=50)
-    """Tags the ACK controller adds at creation (its ``resourceTags``; four by default)."""
+    """Tags the ACK controller adds at creation (its ``resourceTags``; four by default),
+    which count against SageMaker's 50."""
     budget: bool = True
     """Check SageMaker's 50-tag budget (one rule of a policy is enough)."""
     duplicates: bool = True
@@ -239,18 +301,22 @@ class NamingRule(RuleBase):
 
     kind: Literal["naming"]
     pattern: str | None = None
-    """A regex; placeholders are substituted (escaped) first."""
+    """A regex the whole name must match; placeholders are substituted (escaped) first."""
     prefix: str | None = None
-    """E.g. ``{namespace}-``."""
+    """The name must start with it, placeholders filled (``{namespace}-``)."""
 
 
 class CelRule(RuleBase):
-    """A custom rule in CEL, as in ValidatingAdmissionPolicy."""
+    """A custom rule in CEL, as in ValidatingAdmissionPolicy.
+
+    Variables: ``object``, ``oldObject``, ``request``, ``params``, ``namespaceObject``.
+    """
 
     kind: Literal["cel"]
     expression: str = Field(min_length=1)
     """True means the object is fine."""
     messageExpression: str | None = None
+    """A CEL expression that yields the finding's message."""
     fieldPath: str | None = None
     """The field a finding points at, dotted from the object (``spec.resourceConfig``)."""
 

@@ -333,9 +333,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_test_parser(sub)
 
-    policy = sub.add_parser("policy", help="work with policy files (schema, lint)")
+    policy = sub.add_parser("policy", help="work with policy files (schema, crd, lint)")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
     policy_sub.add_parser("schema", help="print the JSON Schema of policy files")
+    policy_sub.add_parser(
+        "crd",
+        help="print the TrainingJobPolicy CustomResourceDefinition (YAML)",
+        description=(
+            "Print the CustomResourceDefinition that makes policies Kubernetes objects "
+            "(cluster-scoped trainingjobpolicies.trainingjob-guard.io), its schema made from "
+            "the same model as `policy schema`. The chart ships it in crds/; Helm installs "
+            "that folder but never upgrades it, so after an upgrade apply this output: "
+            "trainingjob-guard policy crd | kubectl apply -f -"
+        ),
+    )
     lint = policy_sub.add_parser(
         "lint",
         help="check policy files without evaluating anything",
@@ -382,6 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = 0
     elif args.policy_command == "schema":
         code = commands.policy_schema()
+    elif args.policy_command == "crd":
+        code = commands.policy_crd()
     else:
         code = commands.policy_lint(args)
     sys.stdout.flush()

@@ -182,8 +182,9 @@ def _add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "Serve POST /validate and /mutate (AdmissionReview v1) and GET /healthz, "
             "/readyz, /metrics over TLS. Certificates: --tls-cert-file and --tls-key-file, "
             "or --cert-dir with tls.crt, tls.key (and ca.crt); with none there, a CA and a "
-            "serving certificate are generated into --cert-dir. Policy files and "
-            "certificates are reloaded when they change."
+            "serving certificate are generated into --cert-dir. Policy files, "
+            "certificates and (--cluster-policies) TrainingJobPolicy objects are reloaded "
+            "when they change."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -228,6 +229,13 @@ def _add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="look up namespace labels in the API server (watch-backed cache) for policies "
         "that select on them",
+    )
+    cluster.add_argument(
+        "--cluster-policies",
+        action="store_true",
+        help="also enforce the cluster's TrainingJobPolicy objects (list and watch, hot "
+        "reloaded with the policy files; each object's status says whether it is in force); "
+        "not ready until they are listed",
     )
     cluster.add_argument(
         "--self-managed-certs",

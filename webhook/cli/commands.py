@@ -136,6 +136,7 @@ def serve(args: argparse.Namespace) -> int:
         reload_interval=args.reload_interval,
         kubeconfig=args.kubeconfig,
         namespace_labels=args.namespace_labels,
+        cluster_policies=args.cluster_policies,
         self_managed=args.self_managed_certs,
         validating_webhook=args.validating_webhook,
         mutating_webhook=args.mutating_webhook,

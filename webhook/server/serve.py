@@ -6,7 +6,9 @@ of a Kubernetes TLS Secret and of cert-manager); with neither, a CA and a
 serving certificate are generated into the cert dir. One event loop serves
 requests; a background task polls the policy files and the certificate every
 ``reload_interval`` seconds and swaps in what changed (a mounted ConfigMap or
-Secret changes through a symlink swap, which the polling sees). uvicorn
+Secret changes through a symlink swap, which the polling sees), together with
+the cluster's TrainingJobPolicy objects when ``--cluster-policies`` is given
+(their list and watch, and their status writes, run in threads of their own). uvicorn
 finishes in-flight requests on SIGTERM before it exits.
 
 Connections are bounded (:mod:`webhook.server.connections`): a read timeout
@@ -46,6 +48,7 @@ from webhook.server.state import JsonLog, ServerState
 if TYPE_CHECKING:
     from webhook.kube.certificates import SelfManagedCertificates
     from webhook.kube.namespaces import NamespaceLabels
+    from webhook.kube.policies import PolicyWatch
 
 
 def default_cert_dir() -> Path:
@@ -82,6 +85,8 @@ class ServeOptions:
     """How often a self-managed certificate is checked for renewal."""
     controller_users: frozenset[str] = DEFAULT_CONTROLLER_USERS
     """Kubernetes user names of the ACK controller (``--controller-user``)."""
+    cluster_policies: bool = False
+    """Also enforce the cluster's TrainingJobPolicy objects (``--cluster-policies``)."""
 
 
 def certificates(options: ServeOptions, log: JsonLog) -> CertFiles:
@@ -129,6 +134,21 @@ def self_managed(options: ServeOptions, log: JsonLog) -> SelfManagedCertificates
     )
 
 
+def cluster_policies(options: ServeOptions, state: ServerState) -> PolicyWatch:
+    """Start the list and watch of the TrainingJobPolicy objects, taken up on each reload.
+
+    The server is not ready until they have been listed (see webhook.server.cluster).
+    """
+    from webhook.kube.client import api_client  # noqa: PLC0415 (see self_managed)
+    from webhook.kube.policies import PolicyWatch  # noqa: PLC0415
+    from webhook.server.cluster import ClusterPolicies  # noqa: PLC0415
+
+    watch = PolicyWatch(api_client(options.kubeconfig), log=state.log)
+    state.cluster = ClusterPolicies(watch, state.log, state.metrics)
+    watch.start()
+    return watch
+
+
 def banner(options: ServeOptions, files: CertFiles, port: int, policies: Sequence[str]) -> str:
     """How to call the running server, printed once it listens."""
     host = "localhost" if options.host in ("127.0.0.1", "::1", "localhost") else options.host
@@ -162,7 +182,7 @@ async def _watch(
     while True:
         await asyncio.sleep(interval)
         state.log.flush()
-        await asyncio.to_thread(state.reload_policies_if_changed)
+        await asyncio.to_thread(state.reload)
         if keeper is not None and time.monotonic() >= next_check:
             next_check = time.monotonic() + keeper_interval
             try:
@@ -197,9 +217,14 @@ async def run(options: ServeOptions, log: JsonLog | None = None) -> int:
 async def _run(options: ServeOptions, log: JsonLog) -> int:
     keeper: SelfManagedCertificates | None = None
     labels: NamespaceLabels | None = None
+    watch: PolicyWatch | None = None
     try:
         state = ServerState.load(
-            options.policy_paths, options.actions, log, controller_users=options.controller_users
+            options.policy_paths,
+            options.actions,
+            log,
+            controller_users=options.controller_users,
+            cluster_policies=options.cluster_policies,
         )
         if options.self_managed:
             keeper = self_managed(options, log)
@@ -214,6 +239,8 @@ async def _run(options: ServeOptions, log: JsonLog) -> int:
             labels = NamespaceLabels(api_client(options.kubeconfig), log=log)
             labels.start()
             state.namespace_labels = labels
+        if options.cluster_policies:
+            watch = cluster_policies(options, state)
     except PolicyLoadError as error:
         log("startup-failed", "error", errors=[str(problem) for problem in error.errors])
         return 2
@@ -224,6 +251,8 @@ async def _run(options: ServeOptions, log: JsonLog) -> int:
     served = await _serve(options, state, files, rotating, keeper)
     if labels is not None:
         labels.stop()
+    if watch is not None:
+        watch.stop()
     log("stopped")
     log.flush()
     return 0 if served else 1

@@ -12,6 +12,8 @@ import asyncio
 import copy
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -245,3 +247,17 @@ def test_unchanged_objects_swap_nothing(served: Served) -> None:
     served.state.reload()
     assert served.state.config is config
     assert len(served.source.reported) == 2  # verdicts handed back all the same
+
+
+def test_without_a_cluster_to_reach_serve_does_not_start(tmp_path: Path) -> None:
+    missing = tmp_path / "kubeconfig"
+    done = subprocess.run(
+        [sys.executable, "-m", "webhook", "serve", "--port", "0", "--cluster-policies",
+         "--kubeconfig", str(missing), "--cert-dir", str(tmp_path / "certs")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    records = [json.loads(line) for line in done.stderr.splitlines()]
+    [record] = [r for r in records if r["event"] == "startup-failed"]
+    assert record["level"] == "error"
+    assert record["error"] == f"kubeconfig {missing}: no such file"

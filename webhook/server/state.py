@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
@@ -34,9 +34,11 @@ from webhook.policy.load import (
     unknown_rule_actions,
 )
 from webhook.policy.update import DEFAULT_CONTROLLER_USERS
-from webhook.server.cluster import ClusterPolicies
 from webhook.server.fast import FastPath
 from webhook.server.metrics import Metrics
+
+if TYPE_CHECKING:
+    from webhook.server.cluster import ClusterPolicies
 
 _clock: list[Any] = [0, ""]
 

@@ -28,18 +28,17 @@ Choices:
 
 from __future__ import annotations
 
-import logging
 import random
 import socket
 import threading
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Final, Protocol, Self
+from typing import Any, Final, Self
 
 from kubernetes import client, watch
 
 from webhook.kube.client import call_json, derived_client, error_message, status_code
-from webhook.kube.policy_status import StatusWriter
+from webhook.kube.policy_status import Log, StatusWriter, standard_log
 from webhook.policy.crd import GROUP, PLURAL, VERSION
 from webhook.policy.objects import PolicyObject, Verdict
 
@@ -49,19 +48,6 @@ _CONNECT_TIMEOUT: Final = 5.0
 _LIST_TIMEOUT: Final = 60.0
 _GONE: Final = 410
 _NOT_FOUND: Final = 404
-_LOGGER: Final = logging.getLogger(__name__)
-_LEVELS: Final = {"debug": 10, "info": 20, "warning": 30, "error": 40}
-
-
-class Log(Protocol):
-    """Where events go: the server's JSON log has this shape (``log(event, level, **fields)``)."""
-
-    def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
-        """Record one event."""
-
-
-def _standard_log(event: str, level: str = "info", **fields: Any) -> None:
-    _LOGGER.log(_LEVELS.get(level, logging.INFO), "%s %s", event, fields)
 
 
 class _StoppedError(Exception):
@@ -86,7 +72,7 @@ class PolicyWatch:
         self._page_size = page_size
         self._backoff = backoff
         self._absent_retry = absent_retry
-        self._log: Log = log or _standard_log
+        self._log: Log = log or standard_log
         self._api = derived_client(api)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)

@@ -39,7 +39,7 @@ from webhook.policy.crd import GROUP, PLURAL, VERSION
 from webhook.policy.model import API_VERSION, KIND
 from webhook.policy.objects import Verdict, is_reported, status_of
 
-__all__ = ["COMPONENT", "EVENTS_NAMESPACE", "StatusWriter"]
+__all__ = ["COMPONENT", "EVENTS_NAMESPACE", "Log", "StatusWriter", "standard_log"]
 
 COMPONENT: Final = "trainingjob-guard"
 """The events' ``source.component`` and ``reportingComponent``."""
@@ -60,7 +60,8 @@ class Log(Protocol):
         """Record one event."""
 
 
-def _standard_log(event: str, level: str = "info", **fields: Any) -> None:
+def standard_log(event: str, level: str = "info", **fields: Any) -> None:
+    """Log to the standard library's logging (without the server's JSON log)."""
     _LOGGER.log(_LEVELS.get(level, logging.INFO), "%s %s", event, fields)
 
 
@@ -97,7 +98,7 @@ class StatusWriter:
         self._instance = instance
         self._timeout = timeout
         self._backoff = backoff
-        self._log: Log = log or _standard_log
+        self._log: Log = log or standard_log
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._pending: dict[str, _Pending] = {}

@@ -33,7 +33,9 @@ writes draft 2020-12 with all of those, so :func:`structural` rewrites:
   would show fields nobody wrote.
 
 Every other keyword (``type``, ``properties``, ``items``, ``required``, ``enum``,
-``pattern``, lengths, bounds, ``description``) is kept as it is. A keyword this
+``pattern``, lengths, bounds, ``description``) is kept as it is, and so are
+Kubernetes' own ``x-kubernetes-*`` keywords that a model field gives in its
+``json_schema_extra`` (a list of conditions keyed by ``type``, say). A keyword this
 module does not know is an error, so a change of the model that needs a new
 rewrite fails the generator instead of producing a schema the API server refuses.
 """

@@ -62,6 +62,9 @@ VARIANTS: dict[str, Obj] = {
     "policies-inline": {
         "policies": {"includeBaseline": False, "inline": {"tenancy.yaml": TENANCY}}
     },
+    "policies-existing-configmap": {"policies": {"existingConfigMap": "ml-platform-policies"}},
+    "files-only": {"policies": {"fromCluster": False}},
+    "continuous-audit": {"audit": {"continuous": {"enabled": True, "intervalSeconds": 300}}},
     "everything-on": {
         "webhook": {
             "failurePolicy": "Ignore",
@@ -711,10 +714,31 @@ SELF_MANAGED_GRANTS: set[Grant] = {
 }
 
 
+POLICY_OBJECT_GRANTS: set[Grant] = {
+    (
+        "ClusterRole",
+        "trainingjob-guard.io",
+        "trainingjobpolicies",
+        frozenset({"get", "list", "watch"}),
+        frozenset(),
+    ),
+    (
+        "ClusterRole",
+        "trainingjob-guard.io",
+        "trainingjobpolicies/status",
+        frozenset({"patch"}),
+        frozenset(),
+    ),
+    ("Role", "", "events", frozenset({"create", "patch"}), frozenset()),
+}
+"""policies.fromCluster: read the objects, patch their status, events about them."""
+
+
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_webhook_rbac_is_least_privilege(rendered: dict[str, Rendered], mode: str) -> None:
     out = rendered[mode]
-    expected = {NAMESPACE_READ} | (SELF_MANAGED_GRANTS if mode == "self-managed" else set())
+    expected = {NAMESPACE_READ} | POLICY_OBJECT_GRANTS
+    expected |= SELF_MANAGED_GRANTS if mode == "self-managed" else set()
     assert _grants(out, hooks=False) == expected
     for role in out.all("ClusterRole") + out.all("Role"):
         for rule in role["rules"]:
@@ -728,6 +752,80 @@ def test_webhook_rbac_is_least_privilege(rendered: dict[str, Rendered], mode: st
         ]
         kinds = {"ClusterRoleBinding": "ClusterRole", "RoleBinding": "Role"}
         assert out.one(kinds[binding["kind"]], binding["roleRef"]["name"])
+
+
+def test_events_may_be_written_in_the_default_namespace_only(
+    rendered: dict[str, Rendered],
+) -> None:
+    """Events on cluster-scoped objects go to ``default``, where kubectl describe finds them."""
+    out = rendered["default"]
+    role = out.one("Role", f"{FULLNAME}-policy-events")
+    binding = out.one("RoleBinding", f"{FULLNAME}-policy-events")
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "default"
+    assert [r for r in out.all("ClusterRole") if "events" in str(r["rules"])] == []
+
+
+def test_without_cluster_policies_neither_flag_nor_rbac(rendered: dict[str, Rendered]) -> None:
+    out = rendered["files-only"]
+    assert "--cluster-policies" not in out.args
+    assert _grants(out, hooks=False) == {NAMESPACE_READ} | SELF_MANAGED_GRANTS
+    assert _parsed_serve_options(out.args).cluster_policies is False
+    assert _parsed_serve_options(rendered["default"].args).cluster_policies is True
+
+
+AUDIT_GRANTS: set[Grant] = {
+    (
+        "ClusterRole",
+        "sagemaker.services.k8s.aws",
+        "trainingjobs",
+        frozenset({"list"}),
+        frozenset(),
+    ),
+    (
+        "ClusterRole",
+        "wgpolicyk8s.io",
+        "policyreports",
+        frozenset({"get", "list", "create", "update", "delete"}),
+        frozenset(),
+    ),
+    (
+        "Role",
+        "coordination.k8s.io",
+        "leases",
+        frozenset({"get", "update"}),
+        frozenset({f"{FULLNAME}-audit"}),
+    ),
+    ("Role", "coordination.k8s.io", "leases", frozenset({"create"}), frozenset()),
+}
+"""audit.continuous: list TrainingJobs, write PolicyReports, hold the audit's Lease."""
+
+
+def test_continuous_audit_flags_and_rbac(rendered: dict[str, Rendered]) -> None:
+    out = rendered["continuous-audit"]
+    options = _parsed_serve_options(out.args)
+    assert options.audit_interval == 300
+    assert options.audit_lease == f"{NAMESPACE}/{FULLNAME}-audit"
+    expected = {NAMESPACE_READ} | POLICY_OBJECT_GRANTS | SELF_MANAGED_GRANTS | AUDIT_GRANTS
+    assert _grants(out, hooks=False) == expected
+    lease_role = out.one("Role", f"{FULLNAME}-audit-lease")
+    assert lease_role["metadata"]["namespace"] == NAMESPACE
+    # Off by default: no flag, no grant.
+    assert "--audit-interval" not in rendered["default"].args
+    assert not AUDIT_GRANTS & _grants(rendered["default"], hooks=False)
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"audit": {"continuous": {"intervalSeconds": 5}}}, "minimum"),
+        ({"audit": {"continuous": {"interval": 600}}}, "interval"),
+    ],
+)
+def test_schema_rejects_bad_audit_values(
+    chart: helm_python.Chart, values: Obj, complaint: str
+) -> None:
+    with pytest.raises(helm_python.HelmValuesError, match=complaint):
+        chart.validate_schema(values)
 
 
 def test_service_account_token_only_where_mounted(rendered: dict[str, Rendered]) -> None:
@@ -802,7 +900,7 @@ def _contract_args(mode: str, *, baseline: bool = True) -> list[str]:
     if not baseline:
         args += ["--no-baseline"]
     args += ["--dns-name", SERVICE_HOST, "--dns-name", f"{SERVICE_HOST}.cluster.local"]
-    args += ["--namespace-labels"]
+    args += ["--namespace-labels", "--cluster-policies"]
     args += ["--read-timeout", "5", "--keep-alive-timeout", "120", "--max-connections", "1000"]
     if mode == "self-managed":
         args += ["--self-managed-certs", f"{NAMESPACE}/{TLS_SECRET}"]
@@ -906,6 +1004,44 @@ def test_inline_policies_load_from_the_mounted_configmap(
     _mount_like_the_kubelet(data, tmp_path)
     # Each policy once: the loader skips the ..data and timestamped folders.
     assert [policy.id for policy in load_policies([tmp_path]).policies] == ["tenancy"]
+
+
+def test_an_existing_configmap_is_mounted_instead_of_the_charts(
+    rendered: dict[str, Rendered], tmp_path: Path
+) -> None:
+    out = rendered["policies-existing-configmap"]
+    assert out.all("ConfigMap") == []
+    spec = out.deployment["spec"]["template"]["spec"]
+    [mount] = [m for m in out.container["volumeMounts"] if m["mountPath"] == "/policies"]
+    [volume] = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    assert volume["configMap"] == {"name": "ml-platform-policies"}
+    assert out.args == _contract_args("self-managed")  # the same mount, the same flags
+    # What a GitOps pipeline renders (kubectl create configmap --from-file, kustomize's
+    # configMapGenerator): file name -> policy; the webhook loads it from the mount.
+    _mount_like_the_kubelet({"tenancy.yaml": TENANCY, "notes.txt": "not a policy"}, tmp_path)
+    args = build_parser().parse_args(out.args)
+    paths = [str(tmp_path) if path == "/policies" else path for path in policy_paths(args)]
+    assert [policy.id for policy in load_policies(paths).policies] == ["baseline", "tenancy"]
+
+
+@pytest.mark.parametrize(
+    "policies",
+    [
+        {"existingConfigMap": "mine", "inline": {"tenancy.yaml": TENANCY}},
+        {"existingConfigMap": "mine", "files": "files/*.yaml"},
+    ],
+)
+def test_an_existing_configmap_excludes_the_charts_policies(
+    chart: helm_python.Chart, policies: Obj
+) -> None:
+    with pytest.raises(helm_python.HelmRenderError, match=r"policies\.existingConfigMap replaces"):
+        chart.render({"policies": policies}, name=RELEASE, namespace=NAMESPACE)
+
+
+@pytest.mark.parametrize("name", ["My_Policies", "-policies", "a" * 254])
+def test_schema_rejects_a_bad_existing_configmap_name(chart: helm_python.Chart, name: str) -> None:
+    with pytest.raises(helm_python.HelmValuesError, match="/policies/existingConfigMap"):
+        chart.validate_schema({"policies": {"existingConfigMap": name}})
 
 
 def test_policy_files_from_the_chart_folder(tmp_path: Path) -> None:

@@ -116,7 +116,7 @@ def test_bash_script_is_valid_bash(capsys: pytest.CaptureFixture[str], tmp_path:
         ("trainingjob-guard validate --policy ", ["certs", "job.yaml", "policy.yaml"]),
         ("trainingjob-guard serve --cert-dir ", ["certs"]),
         ("trainingjob-guard test ", ["certs"]),
-        ("trainingjob-guard policy ", ["lint", "schema"]),
+        ("trainingjob-guard policy ", ["crd", "lint", "schema"]),
         ("trainingjob-guard completion ", sorted(SHELLS)),
     ],
 )

@@ -31,7 +31,8 @@ What it serves (JSON only, HTTP/1.1 keep-alive):
   ``ERROR`` event with a ``410 Expired`` Status, as the real server sends.
 * Every write assigns a new ``metadata.resourceVersion`` (one counter for all objects,
   like etcd's); creation sets ``uid``, ``creationTimestamp`` and ``generation`` (bumped when
-  ``spec`` changes). Namespaces get the ``kubernetes.io/metadata.name`` label and
+  ``spec`` changes; for a resource with a status subresource, as for custom resources:
+  when anything but ``metadata`` and ``status`` changes). Namespaces get the ``kubernetes.io/metadata.name`` label and
   ``status.phase: Active``. Errors are ``Status`` objects with the real reasons
   (``NotFound``, ``AlreadyExists``, ``Conflict``, ``Invalid``, ``BadRequest``...).
 * Finalizers, as the generic registry handles them: ``DELETE`` of an object with
@@ -52,7 +53,14 @@ What it serves (JSON only, HTTP/1.1 keep-alive):
   webhook's pods were down); :attr:`FakeApiServer.webhook_calls` records what each
   webhook did. Configurations whose ``matchConditions`` do not compile are refused (422).
   Writes through the direct methods below skip admission.
-* Not modelled: authentication/RBAC, discovery, subresources (``/status``, ``/scale``),
+* The status subresource of resources registered with ``status_subresource=True``, as
+  for a CRD's ``subresources: {status: {}}``: ``GET``, ``PUT`` and ``PATCH`` of
+  ``.../{name}/status`` change the status alone (the rest of the body is ignored, a
+  ``metadata.resourceVersion`` in it is a precondition: ``409 Conflict`` when stale), while
+  writes to the object itself leave the status as it was, and a create drops it. Status
+  writes skip admission (webhooks registered for a resource are not called for its
+  ``/status``, and none of the tests registers one for it).
+* Not modelled: authentication/RBAC, discovery, other subresources (``/scale``),
   schema validation, server-side apply field ownership, namespace existence for
   namespaced objects, ValidatingAdmissionPolicy. A write whose admission ran while another
   write changed the same object gets ``409 Conflict`` (the real server would retry).
@@ -145,6 +153,8 @@ class Resource:
     plural: str
     kind: str
     namespaced: bool
+    status_subresource: bool = False
+    """``/status`` is a subresource (see the module docstring)."""
 
     @property
     def group(self) -> str:
@@ -184,6 +194,13 @@ DEFAULT_RESOURCES: Final = (
     ),
     Resource("sagemaker.services.k8s.aws/v1alpha1", "trainingjobs", "TrainingJob", namespaced=True),
     POLICY_REPORTS,
+    Resource(
+        "trainingjob-guard.io/v1alpha1",
+        "trainingjobpolicies",
+        "TrainingJobPolicy",
+        namespaced=False,
+        status_subresource=True,
+    ),
 )
 """What a new :class:`FakeApiServer` serves."""
 
@@ -311,6 +328,7 @@ class _Target:
     resource: Resource
     namespace: str | None
     name: str | None
+    subresource: str | None = None
 
 
 @dataclass(slots=True)
@@ -382,6 +400,11 @@ def _merge(target: Any, patch: Any) -> Any:
         else:
             result[key] = _merge(result.get(key), value)
     return result
+
+
+def _content(obj: dict[str, Any]) -> dict[str, Any]:
+    """What a custom resource's generation follows: all but ``metadata`` and ``status``."""
+    return {key: value for key, value in obj.items() if key not in ("metadata", "status")}
 
 
 def _label_namespace(obj: dict[str, Any], name: str) -> None:
@@ -859,15 +882,20 @@ class FakeApiServer:
         namespace = None
         if len(rest) >= 3 and rest[0] == "namespaces":
             namespace, rest = rest[1], rest[2:]
+        subresource = None
+        if len(rest) == 3 and rest[2] == "status":
+            subresource, rest = rest[2], rest[:2]
         if not rest or len(rest) > 2:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         resource = self._resources.get((api_version, rest[0]))
         if resource is None or (namespace is not None and not resource.namespaced):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if subresource is not None and not resource.status_subresource:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
         name = rest[1] if len(rest) == 2 else None
         if name is not None and resource.namespaced and namespace is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        return _Target(resource, namespace, name)
+        return _Target(resource, namespace, name, subresource)
 
     def _dispatch(
         self,
@@ -884,6 +912,8 @@ class FakeApiServer:
         """
         resource, namespace, name = target.resource, target.namespace, target.name
         dry_run = bool(query.get("dryRun"))
+        if target.subresource is not None and name is not None:
+            return self._dispatch_status(method, target, name, body, content_type, dry_run)
         if method == "GET":
             with self._lock:
                 if name is None:
@@ -933,6 +963,38 @@ class FakeApiServer:
                 "details": details,
             }
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on this path")
+
+    def _dispatch_status(
+        self,
+        method: str,
+        target: _Target,
+        name: str,
+        body: Any,
+        content_type: str | None,
+        dry_run: bool,
+    ) -> tuple[int, dict[str, Any]]:
+        """A request to ``/status``: only the status changes (module docstring)."""
+        resource, namespace = target.resource, target.namespace
+        with self._changed:
+            old = self._get(resource, namespace, name)
+            if method == "GET":
+                return 200, copy.deepcopy(old)
+            if method == "PUT":
+                given = self._check_body(resource, namespace, self._object_body(body))
+            elif method == "PATCH":
+                given = self._patched(resource, old, body, content_type)
+            else:
+                raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on this path")
+            new = copy.deepcopy(old)
+            new["metadata"]["resourceVersion"] = (given.get("metadata") or {}).get(
+                "resourceVersion"
+            )
+            if "status" in given:
+                new["status"] = given["status"]
+            else:
+                new.pop("status", None)
+            stored = self._store(resource, namespace, name, old, new, dry_run, status=True)
+            return 200, copy.deepcopy(stored)
 
     def _admit(
         self,
@@ -1143,6 +1205,8 @@ class FakeApiServer:
             raise ApiError(409, "AlreadyExists", message, details)
         self._check_configuration(resource, obj)
         metadata.pop("resourceVersion", None)
+        if resource.status_subresource:
+            obj.pop("status", None)  # a create cannot set the status
         metadata["uid"] = str(uuid.uuid4())
         metadata["creationTimestamp"] = _now()
         metadata["generation"] = 1
@@ -1165,7 +1229,10 @@ class FakeApiServer:
         old: dict[str, Any],
         new: dict[str, Any],
         dry_run: bool,
+        *,
+        status: bool = False,
     ) -> dict[str, Any]:
+        """Store an update of *old* (*status*: a write to the status subresource)."""
         metadata = new.get("metadata")
         if not isinstance(metadata, dict):
             raise ApiError(422, "Invalid", "metadata must be an object")
@@ -1187,10 +1254,17 @@ class FakeApiServer:
             metadata["namespace"] = namespace
         if self._is_namespace(resource):
             _label_namespace(new, name)
+        if resource.status_subresource and not status:
+            if "status" in old:  # the object itself cannot change its status
+                new["status"] = copy.deepcopy(old["status"])
+            else:
+                new.pop("status", None)
         generation = old["metadata"].get("generation", 1)
-        metadata["generation"] = (
-            generation + 1 if new.get("spec") != old.get("spec") else generation
-        )
+        if resource.status_subresource:
+            changed = _content(new) != _content(old)
+        else:
+            changed = new.get("spec") != old.get("spec")
+        metadata["generation"] = generation + 1 if changed else generation
         metadata["resourceVersion"] = old["metadata"]["resourceVersion"]
         if new == old or dry_run:
             return new if dry_run else old
@@ -1259,6 +1333,14 @@ class FakeApiServer:
         dry_run: bool,
     ) -> dict[str, Any]:
         old = self._get(resource, namespace, name)
+        new = self._patched(resource, old, body, content_type)
+        return self._store(resource, namespace, name, old, new, dry_run)
+
+    @staticmethod
+    def _patched(
+        resource: Resource, old: dict[str, Any], body: Any, content_type: str | None
+    ) -> dict[str, Any]:
+        """*old* with the patch *body* applied (a new object; nothing is stored)."""
         media = (content_type or "").split(";")[0].strip()
         if media == "application/json-patch+json":
             if not isinstance(body, list):
@@ -1282,7 +1364,7 @@ class FakeApiServer:
         if not isinstance(new, dict):
             raise ApiError(422, "Invalid", "the patched object is not an object")
         new["apiVersion"], new["kind"] = resource.api_version, resource.kind
-        return self._store(resource, namespace, name, old, new, dry_run)
+        return new
 
     def _delete_request(
         self, resource: Resource, namespace: str | None, name: str, dry_run: bool = False

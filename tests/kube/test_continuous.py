@@ -229,16 +229,18 @@ def test_a_replica_that_loses_the_lease_mid_round_stops_writing(
 def test_a_failed_list_is_logged_and_retried_after_the_gap(
     server: FakeApiServer, baseline: Config
 ) -> None:
-    audit, clock, log, api = replica(server, [baseline], "pod-a")
+    audit, clock, log, api = replica(server, [baseline], "pod-a", interval=3600)
     with api:
+        assert audit.step()
+        clock.now += 3600
         server.fail("/apis/sagemaker.services.k8s.aws/*", times=1)
         assert audit.step()
         [failed] = log.named("audit-failed")
         assert "cannot list TrainingJobs" in failed["error"]
         assert not audit.step()  # not again at once
-        clock.now += continuous.MIN_GAP_SECONDS
+        clock.now += continuous.MIN_GAP_SECONDS  # after the gap, not another hour
         assert audit.step()
-    assert audit.status.rounds == {"success": 1, "failure": 1}
+    assert audit.status.rounds == {"success": 2, "failure": 1}
     assert report(server, "team-a") is not None
 
 

@@ -184,8 +184,9 @@ def _add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "Serve POST /validate and /mutate (AdmissionReview v1) and GET /healthz, "
             "/readyz, /metrics over TLS. Certificates: --tls-cert-file and --tls-key-file, "
             "or --cert-dir with tls.crt, tls.key (and ca.crt); with none there, a CA and a "
-            "serving certificate are generated into --cert-dir. Policy files and "
-            "certificates are reloaded when they change."
+            "serving certificate are generated into --cert-dir. Policy files, "
+            "certificates and (--cluster-policies) TrainingJobPolicy objects are reloaded "
+            "when they change."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -230,6 +231,13 @@ def _add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="look up namespace labels in the API server (watch-backed cache) for policies "
         "that select on them",
+    )
+    cluster.add_argument(
+        "--cluster-policies",
+        action="store_true",
+        help="also enforce the cluster's TrainingJobPolicy objects (list and watch, hot "
+        "reloaded with the policy files; each object's status says whether it is in force); "
+        "not ready until they are listed",
     )
     cluster.add_argument(
         "--self-managed-certs",
@@ -340,9 +348,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_test_parser(sub)
 
-    policy = sub.add_parser("policy", help="work with policy files (schema, lint)")
+    policy = sub.add_parser("policy", help="work with policy files (schema, crd, lint)")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
     policy_sub.add_parser("schema", help="print the JSON Schema of policy files")
+    policy_sub.add_parser(
+        "crd",
+        help="print the TrainingJobPolicy CustomResourceDefinition (YAML)",
+        description=(
+            "Print the CustomResourceDefinition that makes policies Kubernetes objects "
+            "(cluster-scoped trainingjobpolicies.trainingjob-guard.io), its schema made from "
+            "the same model as `policy schema`. The chart ships it in crds/; Helm installs "
+            "that folder but never upgrades it, so after an upgrade apply this output: "
+            "trainingjob-guard policy crd | kubectl apply -f -"
+        ),
+    )
     lint = policy_sub.add_parser(
         "lint",
         help="check policy files without evaluating anything",
@@ -389,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = 0
     elif args.policy_command == "schema":
         code = commands.policy_schema()
+    elif args.policy_command == "crd":
+        code = commands.policy_crd()
     else:
         code = commands.policy_lint(args)
     sys.stdout.flush()

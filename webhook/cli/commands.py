@@ -18,7 +18,7 @@ from webhook.cli.validate import NAMESPACE_UNSET, Requester, is_training_job, ob
 from webhook.cli.validate import validate as run_validate
 from webhook.engine import Config
 from webhook.findings import Action
-from webhook.policy import lint, testing
+from webhook.policy import crd, lint, testing
 from webhook.policy.compiled import EMPTY, PolicySet
 from webhook.policy.load import (
     PolicyLoadError,
@@ -136,6 +136,7 @@ def serve(args: argparse.Namespace) -> int:
         reload_interval=args.reload_interval,
         kubeconfig=args.kubeconfig,
         namespace_labels=args.namespace_labels,
+        cluster_policies=args.cluster_policies,
         self_managed=args.self_managed_certs,
         validating_webhook=args.validating_webhook,
         mutating_webhook=args.mutating_webhook,
@@ -162,6 +163,12 @@ def policy_schema() -> int:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "trainingjob-guard TrainingJobPolicy"
     sys.stdout.write(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return OK
+
+
+def policy_crd() -> int:
+    """``policy crd``: the TrainingJobPolicy CustomResourceDefinition, as the chart ships it."""
+    sys.stdout.write(crd.render())
     return OK
 
 

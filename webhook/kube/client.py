@@ -17,8 +17,10 @@ can point a client at a fake API server with :func:`client_for`).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -103,6 +105,26 @@ def client_for(
     if hostname.strip("[]") in _LOOPBACK.split(","):
         configuration.no_proxy = _LOOPBACK
     return client.ApiClient(configuration)
+
+
+def derived_client(api: client.ApiClient) -> client.ApiClient:
+    """A client like *api* that retries one failed connect and never a read.
+
+    For background threads' calls (lists, watches, lookups, status writes): a
+    hanging API server then costs one request timeout, not several.
+    """
+    configuration = copy.deepcopy(api.configuration)
+    configuration.retries = urllib3.Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0)
+    return client.ApiClient(configuration)
+
+
+def call_json(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call an API method and parse its body ourselves (no typed models, any client version)."""
+    response = call(*args, _preload_content=False, **kwargs)
+    try:
+        return json.loads(response.data)
+    finally:
+        response.release_conn()
 
 
 def status_code(error: BaseException) -> int | None:

@@ -16,8 +16,8 @@ each job stands under today's policies.
   and one write per namespace whose report changed (unchanged reports are not
   written). A policy change waits :data:`SETTLE_SECONDS` so that a burst of
   changes (a GitOps sync) makes one round, and a round is never started less than
-  :data:`MIN_GAP_SECONDS` after the previous one. A failed round is retried at the
-  next tick after that gap, not in a tight loop.
+  :data:`MIN_GAP_SECONDS` (or the interval, if shorter) after the previous one. A
+  failed round is retried at the next tick after that gap, not in a tight loop.
 * **Observable.** :class:`AuditStatus` holds the progress and counts that
   ``/metrics`` exposes (:mod:`webhook.server.metrics`); each round logs one line
   with its counts (never a value of a job).
@@ -104,6 +104,8 @@ class ContinuousAudit:
         self.status = AuditStatus()
         self._audited: Config | None = None
         """The configuration of the last round that finished (a new one is a change)."""
+        self._retry = False
+        """The last round failed: the next one is due after the gap, not the interval."""
         self._changed_at: float | None = None
         self._started_at: float | None = None
         self._renewed_at = float("-inf")
@@ -168,10 +170,12 @@ class ContinuousAudit:
         except LostLeadershipError:
             self._log("audit-stopped", "warning", reason="the lease went to another replica")
             status.rounds["failure"] += 1
+            self._retry = True
             return False
         except Exception as error:  # the API server may be away: the next round tries again
             self._log("audit-failed", "error", error=error_message(error))
             status.rounds["failure"] += 1
+            self._retry = True
             return False
         finally:
             status.running = False
@@ -184,8 +188,9 @@ class ContinuousAudit:
         if result.errors:
             self._log("audit-failed", "error", errors=result.errors[:20], failed=len(result.errors))
             status.rounds["failure"] += 1
+            self._retry = True
             return False
-        self._audited = config
+        self._audited, self._retry = config, False
         status.last_success = time.time()
         status.rounds["success"] += 1
         self._log(
@@ -216,9 +221,9 @@ class ContinuousAudit:
     def _due(self) -> bool:
         now = self._clock()
         started = self._started_at
-        if started is not None and now - started < MIN_GAP_SECONDS:
+        if started is not None and now - started < min(MIN_GAP_SECONDS, self.interval):
             return False
-        if self._audited is None:  # never finished a round (or the last one failed)
+        if self._audited is None or self._retry:  # none finished yet, or the last one failed
             return True
         if self._config() is not self._audited:  # the policies in force changed
             if self._changed_at is None:

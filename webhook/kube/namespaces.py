@@ -33,22 +33,19 @@ a hanging API server costs one *lookup_timeout*); :meth:`stop` closes them.
 
 from __future__ import annotations
 
-import copy
-import json
 import logging
 import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Protocol, Self
 
-import urllib3
 from kubernetes import client, watch
 
-from webhook.kube.client import error_message, status_code
+from webhook.kube.client import call_json, derived_client, error_message, status_code
 
 __all__ = ["CacheStats", "Log", "NamespaceLabels"]
 
@@ -131,8 +128,8 @@ class NamespaceLabels:
         self._page_size = page_size
         self._backoff = backoff
         self._log: Log = log or _standard_log
-        self._lookup_api = _derived_client(api)
-        self._watch_api = _derived_client(api)
+        self._lookup_api = derived_client(api)
+        self._watch_api = derived_client(api)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -261,7 +258,7 @@ class NamespaceLabels:
 
     def _lookup(self, namespace: str, seen: _Entry | None) -> Mapping[str, str] | None:
         try:
-            obj = _json(
+            obj = call_json(
                 client.CoreV1Api(self._lookup_api).read_namespace,
                 namespace,
                 _request_timeout=self._lookup_timeout,
@@ -332,7 +329,7 @@ class NamespaceLabels:
         while True:
             if self._stopping.is_set():
                 raise _StoppedError
-            page = _json(
+            page = call_json(
                 list_namespace,
                 limit=self._page_size,
                 _continue=token,
@@ -435,22 +432,6 @@ class NamespaceLabels:
         elif len(self._entries) < self._max:
             self._entries[name] = entry
             self._entries.move_to_end(name, last=False)
-
-
-def _derived_client(api: client.ApiClient) -> client.ApiClient:
-    """A client like *api* that retries one failed connect and never a read."""
-    configuration = copy.deepcopy(api.configuration)
-    configuration.retries = urllib3.Retry(total=1, connect=1, read=0, redirect=0, status=0, other=0)
-    return client.ApiClient(configuration)
-
-
-def _json(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call an API method and parse its body ourselves (no typed models, any client version)."""
-    response = call(*args, _preload_content=False, **kwargs)
-    try:
-        return json.loads(response.data)
-    finally:
-        response.release_conn()
 
 
 def _name_of(obj: Any) -> str | None:

@@ -140,6 +140,26 @@ def read_documents(paths: Sequence[str | Path]) -> tuple[list[LoadedDocument], l
     return loaded, errors
 
 
+def load_document(data: Any, source: str = "") -> CompiledPolicy:
+    """Validate and compile one policy given as data, not as a file (an object of the API).
+
+    Raise PolicyLoadError with the same field paths, messages and did-you-mean
+    as for a file, without positions: each error's ``line`` is 0 and its
+    ``file`` is *source* (``trainingjobpolicy/<name>``, say).
+    """
+    document = Document(source, data, None, 0)
+    errors: list[PolicyError] = []
+    validated = _validate(document, errors)
+    if validated is None:
+        raise PolicyLoadError(errors)
+    try:
+        return compile_policy(validated, source)
+    except PolicyConfigError as failure:
+        raise PolicyLoadError(
+            [_error(document, e.path, e.message, on_key=e.on_key) for e in failure.errors]
+        ) from None
+
+
 def load_policies(paths: Sequence[str | Path]) -> PolicySet:
     """Load, validate and compile the policies in *paths*; raise PolicyLoadError on any error."""
     loaded, errors = read_documents(paths)
@@ -154,7 +174,7 @@ def load_policies(paths: Sequence[str | Path]) -> PolicySet:
                     item.source,
                     ("id",),
                     f'policy id "{document.id}" is also used in '
-                    f"{_described(first.source.file)}; ids must be unique",
+                    f"{describe_source(first.source.file)}; ids must be unique",
                     on_key=False,
                 )
             )
@@ -172,7 +192,7 @@ def load_policies(paths: Sequence[str | Path]) -> PolicySet:
     return PolicySet.of(compiled)
 
 
-def _described(file: str) -> str:
+def describe_source(file: str) -> str:
     """*file*, said to be the bundled baseline when it is (with how to leave it out)."""
     if os.path.realpath(file) == os.path.realpath(baseline_policy()):
         return f"{file}, the bundled baseline (included unless --no-baseline)"

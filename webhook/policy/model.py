@@ -17,10 +17,11 @@ A policy file is a YAML document (several per file are fine)::
       spec: {enableNetworkIsolation: true}
 
 ``id`` is the policy's one name: findings, ``--rule-action``, metrics and
-duplicate checks use it. ``metadata`` is kept for the day policies become
-Kubernetes objects of a CRD, whose ``metadata.name`` would name them too; so
-that a policy never has two names, ``metadata.name`` may be left out and, when
-given, must equal ``id`` (loading reports it at the name's line otherwise).
+duplicate checks use it. A policy is also a Kubernetes object of the
+``TrainingJobPolicy`` CRD (:mod:`webhook.policy.crd`), whose ``metadata.name``
+names it too; so that a policy never has two names, ``metadata.name`` may be left
+out of a file and, when given, must equal ``id`` (loading reports it at the
+name's line otherwise; the CRD refuses such an object).
 
 ``trainingjob-guard policy schema`` prints the JSON Schema of this format for
 editors. Strings in allow-lists, messages and defaults may use the

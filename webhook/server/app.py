@@ -384,11 +384,13 @@ def _operations_app(state: ServerState) -> FastAPI:
 
     @app.get("/readyz")
     def readyz() -> JSONResponse:
-        """Ready: a policy set is loaded and the serving certificate is valid."""
+        """Ready: the policies are loaded (the cluster's too) and the certificate is valid."""
         problems = []
         expiry = state.certificate_seconds()
         if expiry is not None and expiry <= 0:
             problems.append("the serving certificate has expired")
+        if state.cluster is not None and not state.cluster.loaded:
+            problems.append("the cluster's TrainingJobPolicy objects are not loaded yet")
         status = 200 if not problems else 503
         return JSONResponse(
             {

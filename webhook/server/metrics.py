@@ -180,6 +180,11 @@ class Metrics:
         self.policies = Gauge(
             "trainingjob_guard_policies_loaded", "Policies in force.", registry=self.registry
         )
+        self.cluster_policies_not_ready = Gauge(
+            "trainingjob_guard_cluster_policies_not_ready",
+            "TrainingJobPolicy objects whose current generation is not in force (Ready=False).",
+            registry=self.registry,
+        )
         self.certificate_expiry = Gauge(
             "trainingjob_guard_certificate_expiry_seconds",
             "Seconds until the serving certificate expires.",

@@ -6,7 +6,9 @@ of a Kubernetes TLS Secret and of cert-manager); with neither, a CA and a
 serving certificate are generated into the cert dir. One event loop serves
 requests; a background task polls the policy files and the certificate every
 ``reload_interval`` seconds and swaps in what changed (a mounted ConfigMap or
-Secret changes through a symlink swap, which the polling sees). uvicorn
+Secret changes through a symlink swap, which the polling sees), together with
+the cluster's TrainingJobPolicy objects when ``--cluster-policies`` is given
+(their list and watch, and their status writes, run in threads of their own). uvicorn
 finishes in-flight requests on SIGTERM before it exits.
 
 Connections are bounded (:mod:`webhook.server.connections`): a read timeout
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from webhook.kube.certificates import SelfManagedCertificates
     from webhook.kube.continuous import ContinuousAudit
     from webhook.kube.namespaces import NamespaceLabels
+    from webhook.kube.policies import PolicyWatch
 
 
 def default_cert_dir() -> Path:
@@ -89,6 +92,8 @@ class ServeOptions:
     """``namespace/name`` of the Lease electing the replica that audits."""
     audit_identity: str = "trainingjob-guard"
     """This replica's name in the Lease."""
+    cluster_policies: bool = False
+    """Also enforce the cluster's TrainingJobPolicy objects (``--cluster-policies``)."""
 
 
 def certificates(options: ServeOptions, log: JsonLog) -> CertFiles:
@@ -166,6 +171,21 @@ def continuous_audit(options: ServeOptions, state: ServerState, log: JsonLog) ->
     return audit
 
 
+def cluster_policies(options: ServeOptions, state: ServerState) -> PolicyWatch:
+    """Start the list and watch of the TrainingJobPolicy objects, taken up on each reload.
+
+    The server is not ready until they have been listed (see webhook.server.cluster).
+    """
+    from webhook.kube.client import api_client  # noqa: PLC0415 (see self_managed)
+    from webhook.kube.policies import PolicyWatch  # noqa: PLC0415
+    from webhook.server.cluster import ClusterPolicies  # noqa: PLC0415
+
+    watch = PolicyWatch(api_client(options.kubeconfig), log=state.log)
+    state.cluster = ClusterPolicies(watch, state.log, state.metrics)
+    watch.start()
+    return watch
+
+
 def banner(options: ServeOptions, files: CertFiles, port: int, policies: Sequence[str]) -> str:
     """How to call the running server, printed once it listens."""
     host = "localhost" if options.host in ("127.0.0.1", "::1", "localhost") else options.host
@@ -199,7 +219,7 @@ async def _watch(
     while True:
         await asyncio.sleep(interval)
         state.log.flush()
-        await asyncio.to_thread(state.reload_policies_if_changed)
+        await asyncio.to_thread(state.reload)
         if keeper is not None and time.monotonic() >= next_check:
             next_check = time.monotonic() + keeper_interval
             try:
@@ -235,9 +255,14 @@ async def _run(options: ServeOptions, log: JsonLog) -> int:
     keeper: SelfManagedCertificates | None = None
     labels: NamespaceLabels | None = None
     audit: ContinuousAudit | None = None
+    watch: PolicyWatch | None = None
     try:
         state = ServerState.load(
-            options.policy_paths, options.actions, log, controller_users=options.controller_users
+            options.policy_paths,
+            options.actions,
+            log,
+            controller_users=options.controller_users,
+            cluster_policies=options.cluster_policies,
         )
         if options.self_managed:
             keeper = self_managed(options, log)
@@ -254,6 +279,8 @@ async def _run(options: ServeOptions, log: JsonLog) -> int:
             state.namespace_labels = labels
         if options.audit_interval is not None:
             audit = continuous_audit(options, state, log)
+        if options.cluster_policies:
+            watch = cluster_policies(options, state)
     except PolicyLoadError as error:
         log("startup-failed", "error", errors=[str(problem) for problem in error.errors])
         return 2
@@ -268,6 +295,8 @@ async def _run(options: ServeOptions, log: JsonLog) -> int:
         await asyncio.to_thread(audit.stop)  # gives the lease up
     if labels is not None:
         labels.stop()
+    if watch is not None:
+        watch.stop()
     log("stopped")
     log.flush()
     return 0 if served else 1

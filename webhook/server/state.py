@@ -4,7 +4,9 @@ Requests read :attr:`ServerState.config` once and keep that object for the
 whole request, so a reload (a new object assigned in one step) never changes
 the rules in the middle of a decision and never fails a request in flight.
 A policy change that does not load keeps the last good policies, says why in
-the log and counts a failure.
+the log and counts a failure. With ``--cluster-policies`` the policies in force
+are the policy files' and the cluster's TrainingJobPolicy objects' together
+(:mod:`webhook.server.cluster`), swapped in as one configuration.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
@@ -34,6 +36,9 @@ from webhook.policy.load import (
 from webhook.policy.update import DEFAULT_CONTROLLER_USERS
 from webhook.server.fast import FastPath
 from webhook.server.metrics import Metrics
+
+if TYPE_CHECKING:
+    from webhook.server.cluster import ClusterPolicies
 
 _clock: list[Any] = [0, ""]
 
@@ -206,6 +211,10 @@ class ServerState:
     fast_path: FastPath | None = None
     """The one-check proof of a clean review for ``/validate``; used only while its
     configuration is :attr:`config` (so a reload never mixes the two)."""
+    files: PolicySet = EMPTY
+    """The policy files' policies (the last good ones)."""
+    cluster: ClusterPolicies | None = None
+    """The cluster's TrainingJobPolicy objects (``--cluster-policies``); None without."""
 
     def certificate_seconds(self) -> float | None:
         """Seconds until the serving certificate expires (None without one)."""
@@ -224,11 +233,23 @@ class ServerState:
         log: JsonLog | None = None,
         *,
         controller_users: Iterable[str] = DEFAULT_CONTROLLER_USERS,
+        cluster_policies: bool = False,
     ) -> ServerState:
-        """Load the policies once (raises PolicyLoadError: the server must not start without)."""
+        """Load the policies once (raises PolicyLoadError: the server must not start without).
+
+        With *cluster_policies*, an action for a rule of a policy (``<policy>/<rule>``)
+        that no policy file has may be for a TrainingJobPolicy object, not listed
+        yet: it is not an error here, and is logged as unused on each reload while
+        no policy has that rule.
+        """
         paths = tuple(str(p) for p in policy_paths)
         policies = load_policies(paths) if paths else EMPTY
-        unknown = unknown_rule_actions(actions or {}, policies)
+        checked = {
+            rule: action
+            for rule, action in (actions or {}).items()
+            if not (cluster_policies and "/" in rule)
+        }
+        unknown = unknown_rule_actions(checked, policies)
         if unknown:
             raise PolicyLoadError(unknown)
         users = frozenset(controller_users)
@@ -240,6 +261,7 @@ class ServerState:
             log=log or JsonLog(),
         )
         state.policy_signature = files_signature(paths) if paths else ()
+        state.files = policies
         state.use(policies)
         builtin_proof(state.config.checker)  # compiled now, not on the first request
         return state
@@ -261,6 +283,23 @@ class ServerState:
         self.fast_path = fast_path
         self.metrics.policies.set(len(policies))
 
+    def reload(self) -> None:
+        """The reload tick: changed policy files, then changed cluster objects; one swap."""
+        files = self.reload_policies_if_changed()
+        if self.cluster is None:
+            return
+        objects = self.cluster.reconcile(self.files, force=files is True)
+        if files or objects:
+            self._put_in_force()
+            self.log("policies-in-force", policies=[p.id for p in self.config.policies.policies])
+            for problem in unknown_rule_actions(self.actions, self.config.policies):
+                self.log("rule-action-unused", "warning", error=problem.message)
+
+    def _put_in_force(self) -> None:
+        """The policy files' and the cluster objects' policies, in force together."""
+        objects = self.cluster.in_force if self.cluster is not None else ()
+        self.use(PolicySet.of([*self.files.policies, *objects]) if objects else self.files)
+
     def reload_policies_if_changed(self) -> bool | None:
         """Reload when the policy files changed: True loaded, False kept the old, None unchanged."""
         if not self.policy_paths:
@@ -281,10 +320,12 @@ class ServerState:
                 kept=len(self.config.policies),
             )
             return False
-        self.use(policies)
+        self.files = policies
         self.last_reload_error = None
         self.metrics.reloads.labels("success").inc()
         self.log("policy-reloaded", policies=[p.id for p in policies.policies])
-        for problem in unknown_rule_actions(self.actions, policies):  # a rule went away
-            self.log("rule-action-unused", "warning", error=problem.message)
+        if self.cluster is None:  # else reload() swaps, once the objects are taken up too
+            self.use(policies)
+            for problem in unknown_rule_actions(self.actions, policies):  # a rule went away
+                self.log("rule-action-unused", "warning", error=problem.message)
         return True

@@ -69,8 +69,13 @@ app.kubernetes.io/component: webhook
 {{- default (printf "%s-tls" (include "trainingjob-guard.fullname" .)) .Values.certificates.secretName }}
 {{- end }}
 
+{{/* The ConfigMap mounted at /policies: the user's (policies.existingConfigMap) or the chart's. */}}
 {{- define "trainingjob-guard.policiesConfigMapName" -}}
+{{- if .Values.policies.existingConfigMap }}
+{{- .Values.policies.existingConfigMap }}
+{{- else }}
 {{- printf "%s-policies" (include "trainingjob-guard.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
 {{- end }}
 
 {{/* The cert-manager Certificate of the serving certificate (the CA injector reads its ca.crt). */}}
@@ -166,6 +171,12 @@ the webhook applies them in id order).
 {{- $args = concat $args (list "--dns-name" .) }}
 {{- end }}
 {{- $args = append $args "--namespace-labels" }}
+{{- if .Values.policies.fromCluster }}
+{{- $args = append $args "--cluster-policies" }}
+{{- end }}
+{{- if .Values.audit.continuous.enabled }}
+{{- $args = concat $args (list "--audit-interval" (toString (int .Values.audit.continuous.intervalSeconds)) "--audit-lease" (printf "%s/%s-audit" $ns (include "trainingjob-guard.fullname" .))) }}
+{{- end }}
 {{- with .Values.connections }}
 {{- $args = concat $args (list "--read-timeout" (toString .readTimeoutSeconds) "--keep-alive-timeout" (toString (int .keepAliveTimeoutSeconds)) "--max-connections" (toString (int .max))) }}
 {{- end }}

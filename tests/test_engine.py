@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT, AckData
+from webhook.constraints.update import ACK_CONTROLLER_USER, LATE_INITIALIZED
 from webhook.engine import Config, Context, review
 from webhook.findings import Decision
 from webhook.policy.load import load_policies
-from webhook.policy.update import ACK_CONTROLLER_USER, LATE_INITIALIZED
 
 ODD_VALUES: list[Any] = [
     None,

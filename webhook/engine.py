@@ -19,7 +19,7 @@ What it does, in the API server's own order, after one step of its own:
 2. on UPDATE, the controller's update rules (``update.*``). An update that
    leaves the spec as it was is always allowed, by anyone, so deletion never
    gets stuck; so is the ACK controller's own late initialization (fields of
-   :data:`~webhook.policy.update.LATE_INITIALIZED` going from absent to a
+   :data:`~webhook.constraints.update.LATE_INITIALIZED` going from absent to a
    value, the spec otherwise unchanged) when the request comes from one of
    :attr:`Config.controller_users`, even for a job that breaks a policy added
    since. From anyone else, and from an unknown user (the CLI without
@@ -58,16 +58,16 @@ from jsonpointer import JsonPointer
 from webhook.constraints import messages
 from webhook.constraints.bounds import RELAXABLE, UNCHECKED, metadata_fits
 from webhook.constraints.check import SpecChecker, default_checker, find_placeholder
+from webhook.constraints.proof import NO_MAX_WAIT, builtin_schema
 from webhook.constraints.rules import UNPROVEN, check_rules
 from webhook.constraints.sizes import gate_findings
+from webhook.constraints.update import DEFAULT_CONTROLLER_USERS, review_update, spec_unchanged
 from webhook.findings import Action, Decision, Finding
 from webhook.model import API_VERSION, KIND, TrainingJobSpec
 from webhook.model.parse import parse
 from webhook.native import Guard, Proof, Schema
-from webhook.native.builtin import NO_MAX_WAIT, builtin_schema
 from webhook.policy.compiled import EMPTY, STRICTNESS, PolicySet, Selection
 from webhook.policy.subject import Subject, namespace_of
-from webhook.policy.update import DEFAULT_CONTROLLER_USERS, review_update, spec_unchanged
 from webhook.request import Context, Operation
 
 __all__ = [

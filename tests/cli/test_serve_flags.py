@@ -13,8 +13,8 @@ import yaml
 
 from tests.conftest import EXAMPLES, PROJECT
 from webhook.cli import main
+from webhook.constraints.update import ACK_CONTROLLER_USER
 from webhook.policy.compiled import EMPTY
-from webhook.policy.update import ACK_CONTROLLER_USER
 from webhook.server import admission
 from webhook.server.serve import ServeOptions
 from webhook.server.state import JsonLog, ServerState

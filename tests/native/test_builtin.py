@@ -17,10 +17,10 @@ import pytest
 from tests.conftest import EXAMPLES
 from tests.native.corpus import CORPORA, ack_jobs, corpus_of, job_file, jobs, mutants
 from webhook.constraints.check import default_checker
+from webhook.constraints.proof import regex_of
 from webhook.constraints.rules import UNPROVEN, check_rules
 from webhook.constraints.schema import MapShape, StringShape, load
 from webhook.engine import builtin_proof, check_object
-from webhook.native.builtin import regex_of
 
 CHECKER = default_checker()
 PROOF = builtin_proof(CHECKER)

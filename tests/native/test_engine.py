@@ -20,8 +20,8 @@ from tests.native.corpus import CORPORA, corpus_of, mutants
 from webhook.engine import Config, review
 from webhook.findings import Decision
 from webhook.policy.load import load_policies
-from webhook.policy.testing import CasesFile, read_case_file
 from webhook.request import Context
+from webhook.testing import CasesFile, read_case_file
 
 
 def _answer(decision: Decision) -> tuple[Any, ...]:

@@ -11,11 +11,11 @@ import jsonschema
 import pytest
 
 from tests.conftest import AckData, write
+from webhook.constraints.update import ACK_CONTROLLER_USER
 from webhook.engine import Config, Context, review
 from webhook.findings import Action
 from webhook.policy.compiled import PolicySet
 from webhook.policy.load import baseline_policy, load_policies
-from webhook.policy.update import ACK_CONTROLLER_USER
 
 LATE_INITIALIZED = [
     ("enableInterContainerTrafficEncryption",),

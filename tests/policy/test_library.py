@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT
-from webhook.policy import testing
+from webhook import testing
 from webhook.policy.model import PolicyDocument
 
 LIBRARY = PROJECT / "policies"

@@ -11,8 +11,8 @@ import xmlschema
 import yaml
 
 from tests.conftest import PROJECT, write
+from webhook import testing
 from webhook.cli import main
-from webhook.policy import testing
 
 BASELINE = PROJECT / "policies" / "baseline"
 NUMERIC = (BASELINE / "tests" / "good-numeric-hyperparameters.yaml").read_text()

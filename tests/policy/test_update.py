@@ -10,9 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import EXAMPLES, AckData
-from webhook.findings import Action, Decision, Finding
-from webhook.paths import Path, format_path
-from webhook.policy.update import (
+from webhook.constraints.update import (
     IMMUTABLE,
     LATE_INITIALIZED,
     NOT_PROPAGATED,
@@ -23,6 +21,8 @@ from webhook.policy.update import (
     UpdateReview,
     review_update,
 )
+from webhook.findings import Action, Decision, Finding
+from webhook.paths import Path, format_path
 
 TERMINAL = "the ACK controller would mark the job ACK.Terminal"
 

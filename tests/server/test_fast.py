@@ -24,10 +24,10 @@ from tests.conftest import EXAMPLES, POLICY_FOLDERS, admission_review
 from tests.native.corpus import CORPORA, corpus_of, mutants
 from webhook.engine import Config
 from webhook.policy.load import baseline_policy, load_policies
-from webhook.policy.testing import CasesFile, read_case_file
 from webhook.server import admission
 from webhook.server.fast import FastPath
 from webhook.server.wire import parse_request
+from webhook.testing import CasesFile, read_case_file
 
 EXAMPLE: dict[str, Any] = yaml.safe_load((EXAMPLES / "training-job.yaml").read_text())
 

@@ -20,8 +20,8 @@ from webhook.catalog import RULES
 from webhook.cli import audit as audit_command
 from webhook.cli import commands, completion
 from webhook.cli.output import FORMATS, TEST_FORMATS
+from webhook.constraints.update import ACK_CONTROLLER_USER
 from webhook.findings import Action
-from webhook.policy.update import ACK_CONTROLLER_USER
 from webhook.server import limits
 from webhook.text import did_you_mean, suggestion
 

@@ -263,17 +263,16 @@ def _print_output(args: argparse.Namespace, judged: Judged) -> None:
 
 
 def _cluster(args: argparse.Namespace, config: Config, in_force: Config | None) -> int:
-    from kubernetes.client import ApiClient  # noqa: PLC0415 (the client loads slowly)
-
+    # The Kubernetes client loads slowly: only when a cluster is audited.
     from webhook.kube.audit import list_training_jobs, namespace_lookup  # noqa: PLC0415
-    from webhook.kube.client import load_config  # noqa: PLC0415
+    from webhook.kube.client import connect, load_config  # noqa: PLC0415
     from webhook.kube.errors import KubeError  # noqa: PLC0415
     from webhook.kube.policyreports import write_reports  # noqa: PLC0415
 
     try:
         cluster = load_config(args.kubeconfig, args.context)
         namespace = None if args.all_namespaces else args.namespace or cluster.namespace
-        with ApiClient(cluster.configuration) as api:
+        with connect(cluster) as api:
             with progress(PROGRESS) as tracker:
                 jobs = list_training_jobs(api, namespace, on_total=tracker.total)
                 judged = judge(

@@ -11,14 +11,16 @@ import jsonpatch
 import orjson
 import yaml
 
+from webhook import testing
 from webhook.cli.output import FORMATS, TEST_FORMATS
 from webhook.cli.report import InputError
 from webhook.cli.sources import iter_sources, parse_source
 from webhook.cli.validate import NAMESPACE_UNSET, Requester, is_training_job, objects
 from webhook.cli.validate import validate as run_validate
+from webhook.constraints.update import DEFAULT_CONTROLLER_USERS
 from webhook.engine import Config
 from webhook.findings import Action
-from webhook.policy import crd, lint, testing
+from webhook.policy import crd, lint
 from webhook.policy.compiled import EMPTY, PolicySet
 from webhook.policy.load import (
     PolicyLoadError,
@@ -28,7 +30,6 @@ from webhook.policy.load import (
 )
 from webhook.policy.model import PolicyDocument
 from webhook.policy.subject import Subject
-from webhook.policy.update import DEFAULT_CONTROLLER_USERS
 
 OK, DENIED, USAGE = 0, 1, 2
 

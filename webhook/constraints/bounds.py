@@ -40,7 +40,7 @@ which convert the whole object, bound them themselves with :func:`fits`.
 
 Two native proofs state every bound here but the two totals, and refuse all
 that those count but the members of ``metadata``, which cannot reach them
-alone: the proof of the built-in checks (:mod:`webhook.native.builtin`) and the
+alone: the proof of the built-in checks (:mod:`webhook.constraints.proof`) and the
 gate's own (:mod:`webhook.constraints.sizes`). The walk runs only for a job
 neither holds for. Both hold only for a job within the model's bounds, on which
 the walk has nothing to say whatever is relaxed: it differs from the default

@@ -123,7 +123,7 @@ RULES: Final[tuple[Callable[[Spec], Iterator[Finding]], ...]] = (
 )
 
 #: The rules the native proof of the built-in checks cannot state (it compares two
-#: numbers): they run even on a proven job (:mod:`webhook.native.builtin`).
+#: numbers): they run even on a proven job (:mod:`webhook.constraints.proof`).
 UNPROVEN: Final = (spot_max_wait,)
 
 

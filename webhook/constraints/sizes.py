@@ -120,7 +120,7 @@ def gate_findings(
 ) -> list[Finding]:
     """The size gate's findings on *obj*; none when a proof holds.
 
-    *proven*: the native proof of the built-in checks held (:mod:`webhook.native.builtin`),
+    *proven*: the native proof of the built-in checks held (:mod:`webhook.constraints.proof`),
     which states every bound the gate checks that a job it proves could break; else the
     gate's own proof is tried before the walk. *relaxed*: the rules whose model bounds give
     way to the fixed ones (:data:`~webhook.constraints.bounds.RELAXABLE`); a job either

@@ -89,6 +89,13 @@ def _covers(pem: bytes, names: Sequence[str]) -> bool:
 class SelfManagedCertificates:
     """Keeps one TLS Secret, the local cert files and the caBundles in step."""
 
+    @classmethod
+    def of(cls, api: Any, namespace: str, secret: str, **options: Any) -> SelfManagedCertificates:
+        """The keeper of *namespace*/*secret* through the ApiClient *api* (options: __init__'s)."""
+        from kubernetes.client import AdmissionregistrationV1Api, CoreV1Api  # noqa: PLC0415
+
+        return cls(CoreV1Api(api), AdmissionregistrationV1Api(api), namespace, secret, **options)
+
     def __init__(
         self,
         core: Any,

@@ -74,7 +74,12 @@ def load_config(kubeconfig: str | None = None, context: str | None = None) -> Cl
 
 def api_client(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
     """A new ApiClient for the cluster (see the module docstring); close it after use."""
-    return client.ApiClient(load_config(kubeconfig, context).configuration)
+    return connect(load_config(kubeconfig, context))
+
+
+def connect(cluster: ClusterConfig) -> client.ApiClient:
+    """A new ApiClient for a loaded cluster configuration; close it after use."""
+    return client.ApiClient(cluster.configuration)
 
 
 def default_namespace(kubeconfig: str | None = None, context: str | None = None) -> str:

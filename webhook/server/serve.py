@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from webhook.certs import CertFiles, CertificateError, RotatingContext, ensure_cert_dir
+from webhook.constraints.update import DEFAULT_CONTROLLER_USERS
 from webhook.findings import Action
 from webhook.kube.errors import KubeError
 from webhook.policy.load import PolicyLoadError
-from webhook.policy.update import DEFAULT_CONTROLLER_USERS
 from webhook.server.app import MAX_BODY_BYTES, build_app
 from webhook.server.connections import event_loop, protocol
 from webhook.server.limits import Limits
@@ -119,8 +119,6 @@ def self_managed(options: ServeOptions, log: JsonLog) -> SelfManagedCertificates
     if not namespace or not secret:
         raise CertificateError("--self-managed-certs takes NAMESPACE/SECRET")
     # The Kubernetes client only when a cluster is asked for: it doubles start-up time.
-    from kubernetes.client import AdmissionregistrationV1Api, CoreV1Api  # noqa: PLC0415
-
     from webhook.kube.certificates import SelfManagedCertificates  # noqa: PLC0415
     from webhook.kube.client import api_client  # noqa: PLC0415
 
@@ -128,9 +126,8 @@ def self_managed(options: ServeOptions, log: JsonLog) -> SelfManagedCertificates
         api = api_client(options.kubeconfig)
     except KubeError as error:
         raise CertificateError(f"--self-managed-certs needs the API server: {error}") from None
-    return SelfManagedCertificates(
-        CoreV1Api(api),
-        AdmissionregistrationV1Api(api),
+    return SelfManagedCertificates.of(
+        api,
         namespace,
         secret,
         dns_names=options.dns_names or ("localhost",),

@@ -24,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 
 from webhook.certs import CertificateError, seconds_to_expiry
+from webhook.constraints.update import DEFAULT_CONTROLLER_USERS
 from webhook.engine import Config, builtin_proof
 from webhook.findings import Action, Finding
 from webhook.policy.compiled import EMPTY, PolicySet
@@ -33,7 +34,6 @@ from webhook.policy.load import (
     policy_files,
     unknown_rule_actions,
 )
-from webhook.policy.update import DEFAULT_CONTROLLER_USERS
 from webhook.server.fast import FastPath
 from webhook.server.metrics import Metrics
 

@@ -28,13 +28,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+from webhook import testing
 from webhook.cli.output.github import render_github, render_test_github
 from webhook.cli.output.json import render_json
 from webhook.cli.output.junit import render_junit, render_test_junit
 from webhook.cli.output.sarif import render_sarif
 from webhook.cli.output.text import render_text
 from webhook.cli.report import Report
-from webhook.policy import testing
 
 FORMATS: Final[dict[str, Callable[[Report], str]]] = {
     "text": render_text,

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from webhook import testing
 from webhook.cli.output.text import describe, entries, summary_line
 from webhook.cli.report import InputError, Report
 from webhook.findings import Action
-from webhook.policy import testing
 
 COMMANDS: Final[dict[Action, str]] = {
     Action.DENY: "error",

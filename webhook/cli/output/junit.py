@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from webhook.cli.output.text import plural
 from webhook.cli.report import InputError, ObjectResult, Report, Violation
 from webhook.findings import Action
-from webhook.policy.testing import CaseResult, Results
+from webhook.testing import CaseResult, Results
 
 # Characters XML 1.0 cannot carry at all, not even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

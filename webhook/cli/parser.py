@@ -1,0 +1,402 @@
+"""The ``trainingjob-guard`` argument parser: one small function per subcommand.
+
+:func:`build_parser` adds each subcommand of :data:`SUBCOMMANDS`, in the order
+``--help`` lists them; options several subcommands share (policies, the request,
+connections) have a function each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from webhook import __version__
+from webhook.catalog import RULES
+from webhook.cli import audit as audit_command
+from webhook.cli import completion
+from webhook.cli.output import FORMATS, TEST_FORMATS
+from webhook.constraints.update import ACK_CONTROLLER_USER
+from webhook.findings import Action
+from webhook.server import limits
+from webhook.text import did_you_mean, suggestion
+
+if TYPE_CHECKING:  # argparse's own type: generic to type checkers only
+    Sub = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _rule_action(text: str) -> tuple[str, Action]:
+    rule, sep, action = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected RULE=ACTION, got {text!r}")
+    if rule not in RULES and "/" not in rule:
+        near = suggestion(did_you_mean(rule, sorted(RULES), limit=1))
+        raise argparse.ArgumentTypeError(f"unknown rule {rule!r}{near}")
+    try:
+        return rule, Action(action)
+    except ValueError:
+        allowed = ", ".join(a.value for a in Action)
+        message = f"action must be one of {allowed}, not {action!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def _label(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _user_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a Kubernetes user name, got an empty one")
+    return text
+
+
+def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("policy")
+    group.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="policy file or directory, or 'baseline' for the bundled baseline (repeatable); "
+        "the bundled baseline is loaded as well unless --no-baseline, as in the chart",
+    )
+    group.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="do not load the bundled baseline policy (the chart's policies.includeBaseline: "
+        "false)",
+    )
+    group.add_argument(
+        "--no-policy",
+        action="store_true",
+        help="check the SageMaker API's constraints only (no policy, not even the baseline)",
+    )
+    group.add_argument(
+        "--rule-action",
+        type=_rule_action,
+        action="append",
+        default=[],
+        metavar="RULE=ACTION",
+        help="change a rule's action (deny, warn, audit), e.g. sagemaker.instance-type=warn",
+    )
+
+
+def _add_request_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("request (what the API server would know)")
+    group.add_argument(
+        "--namespace", help="namespace to check in (default: each manifest's, else default)"
+    )
+    group.add_argument(
+        "--namespace-label",
+        type=_label,
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="a label of the namespace, for policies that select on them (repeatable)",
+    )
+    group.add_argument("--user", help="requesting user, for exemptions")
+    group.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="GROUP",
+        help="a group of the requesting user, for exemptions (repeatable)",
+    )
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("connections")
+    group.add_argument(
+        "--read-timeout",
+        type=limits.positive_seconds,
+        default=limits.READ_TIMEOUT,
+        metavar="SECONDS",
+        help="time a client has for its TLS handshake and for each request, from its "
+        "first byte to its last; a slower one is disconnected (default: %(default)s, "
+        "under the webhook configuration's timeoutSeconds)",
+    )
+    group.add_argument(
+        "--keep-alive-timeout",
+        type=limits.positive_int,
+        default=limits.KEEP_ALIVE_TIMEOUT,
+        metavar="SECONDS",
+        help="time an idle connection is kept for the next request (default: %(default)s, "
+        "longer than the API server keeps an idle connection, 90 s)",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=limits.positive_int,
+        default=limits.MAX_CONNECTIONS,
+        metavar="N",
+        help="connections open at once; beyond it the oldest one not being answered is "
+        "closed (default: %(default)s)",
+    )
+
+
+def _test_parser(sub: Sub) -> None:
+    test = sub.add_parser(
+        "test",
+        help="run policy test folders (policy.yaml + tests/cases.yaml)",
+        description=(
+            "Run the cases of each policy folder at or under the given directories (one "
+            "policy's folder runs that policy's cases) and report every mismatch. Exit 1 "
+            "on any mismatch, a mistake in a cases.yaml, or a folder without cases."
+        ),
+    )
+    test.add_argument("paths", nargs="+", metavar="DIR")
+    test.add_argument(
+        "-o", "--output", choices=sorted(TEST_FORMATS), default="text", help="output format"
+    )
+    test.add_argument(
+        "-k",
+        "--case",
+        metavar="TEXT",
+        help="run only the cases whose name contains TEXT (ignoring case)",
+    )
+
+
+def _serve_parser(sub: Sub) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="run the admission webhook (HTTPS)",
+        description=(
+            "Serve POST /validate and /mutate (AdmissionReview v1) and GET /healthz, "
+            "/readyz, /metrics over TLS. Certificates: --tls-cert-file and --tls-key-file, "
+            "or --cert-dir with tls.crt, tls.key (and ca.crt); with none there, a CA and a "
+            "serving certificate are generated into --cert-dir. Policy files, "
+            "certificates and (--cluster-policies) TrainingJobPolicy objects are reloaded "
+            "when they change."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8443, help="port (0: any free port)")
+    serve.add_argument("--tls-cert-file", type=Path, help="serving certificate (PEM)")
+    serve.add_argument("--tls-key-file", type=Path, help="its private key (PEM)")
+    serve.add_argument(
+        "--cert-dir",
+        type=Path,
+        help="folder with tls.crt, tls.key, ca.crt; generated when empty "
+        "(default: $XDG_STATE_HOME/trainingjob-guard/certs)",
+    )
+    serve.add_argument(
+        "--dns-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="extra DNS name for a generated certificate (repeatable), e.g. the Service's",
+    )
+    serve.add_argument(
+        "--reload-interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="how often to look for changed policy files and certificates",
+    )
+    _add_connection_options(serve)
+    serve.add_argument(
+        "--controller-user",
+        type=_user_name,
+        action="append",
+        default=None,
+        metavar="USER",
+        help="Kubernetes user name of the ACK SageMaker controller (repeatable; default: "
+        f"{ACK_CONTROLLER_USER}); on UPDATE only its requests may fill in late-initialized "
+        "spec fields, anyone else's addition of one is a spec change and checked as such",
+    )
+    _add_cluster_options(serve)
+    _add_audit_options(serve)
+    _add_policy_options(serve)
+
+
+def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """``serve`` in a cluster: namespace labels, policy objects, self-managed certificates."""
+    cluster = parser.add_argument_group("cluster (in-cluster config, or --kubeconfig)")
+    cluster.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube)")
+    cluster.add_argument(
+        "--namespace-labels",
+        action="store_true",
+        help="look up namespace labels in the API server (watch-backed cache) for policies "
+        "that select on them",
+    )
+    cluster.add_argument(
+        "--cluster-policies",
+        action="store_true",
+        help="also enforce the cluster's TrainingJobPolicy objects (list and watch, hot "
+        "reloaded with the policy files; each object's status says whether it is in force); "
+        "not ready until they are listed",
+    )
+    cluster.add_argument(
+        "--self-managed-certs",
+        metavar="NAMESPACE/SECRET",
+        help="keep the CA and serving certificate in this TLS Secret (created, shared by "
+        "replicas, renewed before expiry) and write them into --cert-dir",
+    )
+    cluster.add_argument(
+        "--certificate-check-interval",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="how often a self-managed certificate is checked for renewal",
+    )
+    cluster.add_argument(
+        "--validating-webhook",
+        metavar="NAME",
+        help="ValidatingWebhookConfiguration to inject the CA into (with --self-managed-certs)",
+    )
+    cluster.add_argument(
+        "--mutating-webhook",
+        metavar="NAME",
+        help="MutatingWebhookConfiguration to inject the CA into (with --self-managed-certs)",
+    )
+
+
+def _add_audit_options(parser: argparse.ArgumentParser) -> None:
+    """``serve``'s continuous audit."""
+    audit = parser.add_argument_group("continuous audit (in-cluster config, or --kubeconfig)")
+    audit.add_argument(
+        "--audit-interval",
+        type=limits.positive_seconds,
+        metavar="SECONDS",
+        help="re-audit every TrainingJob this often, and soon after the policies change, "
+        "keeping each namespace's PolicyReport current (default: no continuous audit)",
+    )
+    audit.add_argument(
+        "--audit-lease",
+        metavar="NAMESPACE/NAME",
+        help="the coordination.k8s.io Lease that elects the one replica that audits, "
+        "when several run (default: none, this replica audits)",
+    )
+    audit.add_argument(
+        "--audit-identity",
+        default=socket.gethostname(),
+        metavar="NAME",
+        help="this replica's name in the Lease (default: the host name, a pod's name)",
+    )
+
+
+def _validate_parser(sub: Sub) -> None:
+    """``validate``: manifests checked as the webhook would."""
+    check = sub.add_parser(
+        "validate",
+        help="check TrainingJob manifests (files, directories, - for stdin)",
+        description=(
+            "Apply the policies' defaults (as the API server would, after the mutating "
+            "webhook), then check every TrainingJob in the given files and directories "
+            "(recursively: *.yaml, *.yml, *.json; - reads stdin) against the SageMaker "
+            "API's constraints and the policies. Documents of other kinds are skipped and "
+            "counted. Exit 0: nothing denied; 1: something denied; 2: usage error, "
+            "unreadable file, YAML syntax error or a policy that does not load."
+        ),
+    )
+    check.add_argument("paths", nargs="*", metavar="PATH")
+    check.add_argument(
+        "--examples",
+        action="store_true",
+        help="also check the bundled example manifests (one valid, one not)",
+    )
+    check.add_argument(
+        "-o", "--output", choices=sorted(FORMATS), default="text", help="output format"
+    )
+    check.add_argument("--no-mutate", action="store_true", help="do not apply defaults first")
+    check.add_argument(
+        "--show-patch", action="store_true", help="print the defaults' JSON Patch (text output)"
+    )
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="deny what CI cannot check as the cluster would: a manifest without "
+        "metadata.namespace (and no --namespace) that namespace-scoped policies did not "
+        "apply to (cli.namespace-unset, a warning otherwise)",
+    )
+    _add_policy_options(check)
+    _add_request_options(check)
+
+
+def _mutate_parser(sub: Sub) -> None:
+    """``mutate``: manifests with the policies' defaults."""
+    mutate = sub.add_parser(
+        "mutate",
+        help="print manifests with the policies' defaults applied",
+        description=(
+            "Print every document of the given files (- for stdin) as YAML, with the "
+            "defaults of the applying policies filled into each TrainingJob; other "
+            "documents are printed unchanged. Comments are not kept."
+        ),
+    )
+    mutate.add_argument("paths", nargs="+", metavar="PATH")
+    _add_policy_options(mutate)
+    _add_request_options(mutate)
+
+
+def _audit_parser(sub: Sub) -> None:
+    """``audit``: the jobs already in a cluster, or manifests."""
+    audit_command.add_parser(sub, _add_policy_options)
+
+
+def _policy_parser(sub: Sub) -> None:
+    """``policy schema | crd | lint``."""
+    policy = sub.add_parser("policy", help="work with policy files (schema, crd, lint)")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
+    policy_sub.add_parser("schema", help="print the JSON Schema of policy files")
+    policy_sub.add_parser(
+        "crd",
+        help="print the TrainingJobPolicy CustomResourceDefinition (YAML)",
+        description=(
+            "Print the CustomResourceDefinition that makes policies Kubernetes objects "
+            "(cluster-scoped trainingjobpolicies.trainingjob-guard.io), its schema made from "
+            "the same model as `policy schema`. The chart ships it in crds/; Helm installs "
+            "that folder but never upgrades it, so after an upgrade apply this output: "
+            "trainingjob-guard policy crd | kubectl apply -f -"
+        ),
+    )
+    lint = policy_sub.add_parser(
+        "lint",
+        help="check policy files without evaluating anything",
+        description=(
+            "Load and compile the policies (bad fields, globs, regexes and CEL are errors) "
+            "and report conflicting defaults and rules that can never match."
+        ),
+    )
+    lint.add_argument("paths", nargs="+", metavar="PATH")
+
+
+def _completion_parser(sub: Sub) -> None:
+    """``completion SHELL``."""
+    complete = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh, fish)",
+        description=(
+            "Print the completion script of this command for the given shell: "
+            "subcommands, options, choices, and file or folder names where a path goes."
+        ),
+    )
+    complete.add_argument("shell", choices=completion.SHELLS)
+
+
+SUBCOMMANDS: Final[tuple[Callable[[Sub], None], ...]] = (
+    _validate_parser,
+    _mutate_parser,
+    _serve_parser,
+    _audit_parser,
+    _test_parser,
+    _policy_parser,
+    _completion_parser,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="trainingjob-guard",
+        description="Admission checks for AWS ACK SageMaker TrainingJobs.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser

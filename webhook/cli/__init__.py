@@ -255,6 +255,43 @@ def _add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     _add_policy_options(serve)
 
 
+def _add_export_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    export = sub.add_parser(
+        "export",
+        help="export the checks for the API server itself (ValidatingAdmissionPolicy)",
+        description="Export the checks in a form the API server runs without the webhook.",
+    )
+    kinds = export.add_subparsers(dest="export_kind", required=True, metavar="KIND")
+    vap = kinds.add_parser(
+        "vap",
+        help="print ValidatingAdmissionPolicies and bindings of the constraints and policies",
+        description=(
+            "Print the SageMaker API constraints and the policies' rules that CEL can state as "
+            "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy and "
+            "ValidatingAdmissionPolicyBinding objects (YAML), with a comment block listing "
+            "every rule left to the webhook and why, and the estimated CEL cost of each "
+            "policy (also on stderr). Exit 0: exported; 1: with --strict, some rule could not "
+            "be exported; 2: a policy does not load, or an expression is over the API server's "
+            "cost limits."
+        ),
+    )
+    vap.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) when any rule cannot be exported, instead of only reporting it",
+    )
+    vap.add_argument(
+        "--controller-user",
+        type=_user_name,
+        action="append",
+        default=None,
+        metavar="USER",
+        help="Kubernetes user name of the ACK SageMaker controller, whose updates are not "
+        f"checked (repeatable; default: {ACK_CONTROLLER_USER})",
+    )
+    _add_policy_options(vap)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -332,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy_options(audit)
 
     _add_test_parser(sub)
+    _add_export_parser(sub)
 
     policy = sub.add_parser("policy", help="work with policy files (schema, lint)")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="COMMAND")
@@ -377,6 +415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = commands.mutate(args)
     elif args.command == "test":
         code = commands.test(args)
+    elif args.command == "export":
+        code = commands.export_vap(args, ["trainingjob-guard", *(argv or sys.argv[1:])])
     elif args.command == "completion":
         sys.stdout.write(completion.script(parser, args.shell))
         code = 0

@@ -58,4 +58,6 @@ class Part:
     variables: list[Variable] = field(default_factory=list)
     match_conditions: list[Variable] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What else of the source is left to the webhook (its defaults)."""
     description: str = ""

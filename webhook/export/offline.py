@@ -41,8 +41,9 @@ class Failure:
     """Set when the expression could not be evaluated (a failure under ``Fail``)."""
 
 
-def _evaluate(source: str, bindings: Mapping[str, Any]) -> tuple[Any, str]:
-    value = _program(source).eval(data=bindings)
+def _evaluate(source: str, bindings: Any) -> tuple[Any, str]:
+    """The value of *source* (or the error) in *bindings*, an activation."""
+    value = _program(source).eval(bindings)
     if value.type() == cel.Type.ERROR:
         return None, str(value.value())
     return value.plain_value(), ""
@@ -94,8 +95,9 @@ def evaluate(
             "variables": {},
         }
         matched = True
+        activation = _ENV.Activation(bindings)
         for condition in spec.get("matchConditions", []):
-            value, error = _evaluate(condition["expression"], bindings)
+            value, error = _evaluate(condition["expression"], activation)
             if error:
                 failures.extend(
                     Failure(name, -1, action, f"matchCondition {condition['name']}: {error}", error)
@@ -110,9 +112,13 @@ def evaluate(
             continue
         variables: dict[str, Any] = {}
         for variable in spec.get("variables", []):
-            value, error = _evaluate(variable["expression"], {**bindings, "variables": variables})
+            scope = (
+                _ENV.Activation({**bindings, "variables": variables}) if variables else activation
+            )
+            value, error = _evaluate(variable["expression"], scope)
             variables[variable["name"]] = value if not error else _Broken(error)
         bindings["variables"] = {k: v for k, v in variables.items() if not isinstance(v, _Broken)}
+        activation = _ENV.Activation(bindings)
         broken = {k: v for k, v in variables.items() if isinstance(v, _Broken)}
         for index, validation in enumerate(spec.get("validations", [])):
             source = validation["expression"]
@@ -120,12 +126,12 @@ def evaluate(
             if used:
                 value, error = None, broken[used[0]].error
             else:
-                value, error = _evaluate(source, bindings)
+                value, error = _evaluate(source, activation)
             if value is True and not error:
                 continue
             message = validation.get("message") or f"failed expression: {source}"
             if validation.get("messageExpression") and not error:
-                text, problem = _evaluate(validation["messageExpression"], bindings)
+                text, problem = _evaluate(validation["messageExpression"], activation)
                 if not problem and isinstance(text, str) and text:
                     message = text
             failures.extend(

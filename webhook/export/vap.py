@@ -183,12 +183,9 @@ def _policy_part(
     if uses_params:
         part.variables.append(Variable(PARAMS, text.literal(document.params)))
     if document.defaults is not None:
-        part.skipped.append(
-            Skipped(
-                f"{document.id} defaults",
-                "a ValidatingAdmissionPolicy cannot change a job: defaults need the mutating "
-                "webhook (jobs the webhook does not default are checked as they are)",
-            )
+        part.notes.append(
+            f"{document.id}: its defaults: a ValidatingAdmissionPolicy cannot change a job, "
+            "defaults need the mutating webhook (without it, jobs are checked as they are)"
         )
     return part
 

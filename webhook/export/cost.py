@@ -227,6 +227,8 @@ class _Scope:
     """Size bounds established by guards, by path."""
     expansions: Mapping[Key, Mapping[Key, int]] = field(default_factory=dict)
     """What the policy's variables say when true (their facts), by path (``variables.fits``)."""
+    memo: dict[tuple[int, bool, int], tuple[dict[Key, int], object]] = field(default_factory=dict)
+    """Facts already found, by expression, truth and names (one estimate's)."""
 
     def with_facts(self, found: Mapping[Key, int]) -> _Scope:
         concrete = {key: bound for key, bound in found.items() if bound != _ABSENT}
@@ -235,10 +237,11 @@ class _Scope:
         merged = dict(self.facts)
         for key, bound in concrete.items():
             merged[key] = min(bound, merged.get(key, bound))
-        return _Scope(self.names, merged, self.expansions)
+        return _Scope(self.names, merged, self.expansions, self.memo)
 
     def bind(self, name: str, identity: object, shape: Shape) -> _Scope:
-        return _Scope({**self.names, name: (identity, shape)}, self.facts, self.expansions)
+        names = {**self.names, name: (identity, shape)}
+        return _Scope(names, self.facts, self.expansions, self.memo)
 
 
 class _Estimator:
@@ -468,7 +471,19 @@ _ABSENT: Final = -1
 
 
 def facts(expr: Expr, scope: _Scope, *, truth: bool) -> dict[Key, int]:
-    """The size bounds that hold where *expr* evaluated to *truth*.
+    """The size bounds that hold where *expr* evaluated to *truth* (memoized per scope)."""
+    memo = scope.memo
+    key = (id(expr), truth, id(scope.names))
+    entry = memo.get(key)
+    if entry is None:
+        # The names are kept with the entry, so their id is not reused while it lives.
+        entry = (_facts(expr, scope, truth=truth), scope.names)
+        memo[key] = entry
+    return dict(entry[0])
+
+
+def _facts(expr: Expr, scope: _Scope, *, truth: bool) -> dict[Key, int]:
+    """The size bounds that hold where *expr* evaluated to *truth*, without the memo.
 
     ``a && b`` true (``a || b`` false): both sides' facts; ``a || b`` true (``a && b``
     false): what holds in either case, a path ``!has()`` says is absent holding every

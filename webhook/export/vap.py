@@ -17,6 +17,7 @@ that cannot be evaluated denies, or warns, as its binding says.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -24,7 +25,7 @@ from typing import Any, Final
 from webhook.constraints.bounds import RELAXABLE
 from webhook.engine import Config
 from webhook.export import scope, text
-from webhook.export.constraints import FITS, export_constraints
+from webhook.export.constraints import export_constraints
 from webhook.export.cost import (
     BOOL,
     PER_CALL_LIMIT,
@@ -264,26 +265,20 @@ def _estimate(
     result: Export,
 ) -> None:
     """Estimate every expression of one VAP; record its cost, and any over the limits."""
-    params: Any = None
-    shapes = {FITS: BOOL}
-    env = environment()
+    scope = tuple((variable.name, variable.expression) for variable in variables)
+    sources: list[tuple[str, str, tuple[tuple[str, str], ...]]] = [
+        (f"variables.{v.name}", v.expression, ()) for v in variables
+    ]
+    sources += [
+        (f"matchConditions[{i}]", c.expression, scope) for i, c in enumerate(part.match_conditions)
+    ]
+    for index, validation in enumerate(validations):
+        sources.append((f"validations[{index}]", validation.expression, scope))
+        sources.append((f"validations[{index}].messageExpression", validation.message, scope))
     estimates: list[tuple[str, int]] = []
     try:
-        for variable in variables:
-            cost, shape = env.estimate(variable.expression)
-            shapes[variable.name] = shape if variable.name == PARAMS else BOOL
-            estimates.append((f"variables.{variable.name}", cost))
-        del params
-        env = env.with_variable("variables", record(shapes)).with_expansions(
-            {variable.name: variable.expression for variable in variables}
-        )
-        for index, condition in enumerate(part.match_conditions):
-            estimates.append((f"matchConditions[{index}]", env.estimate(condition.expression)[0]))
-        for index, validation in enumerate(validations):
-            estimates.append((f"validations[{index}]", env.estimate(validation.expression)[0]))
-            estimates.append(
-                (f"validations[{index}].messageExpression", env.estimate(validation.message)[0])
-            )
+        for where, source, known in sources:
+            estimates.append((where, _cost(source, known)))
     except (CostError, CelSyntaxError) as error:
         result.errors.append(f"{name}: {error}")
         return
@@ -301,6 +296,19 @@ def _estimate(
         )
     where, highest = max(estimates, key=lambda item: item[1])
     result.costs.append(Cost(name, highest, where, total))
+
+
+@functools.lru_cache(maxsize=16384)
+def _cost(source: str, variables: tuple[tuple[str, str], ...]) -> int:
+    """The estimate of *source* where the policy's *variables* are (name, expression)."""
+    env = environment()
+    if variables:
+        shapes = {
+            name: env.estimate(expression)[1] if name == PARAMS else BOOL
+            for name, expression in variables
+        }
+        env = env.with_variable("variables", record(shapes)).with_expansions(dict(variables))
+    return env.estimate(source)[0]
 
 
 __all__ = ["Cost", "Export", "ExportError", "export", "shape_of"]

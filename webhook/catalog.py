@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Final
 
-from webhook.constraints.bounds import CHARS, DEPTH, ENTRIES, UNKNOWN_FIELDS, VALUES
+from webhook.constraints.bounds import CHARS, DEPTH, ENTRIES, ENUM_CHARS, UNKNOWN_FIELDS, VALUES
 
 RULES: Final[dict[str, str]] = {
     "guard.too-large": (
         f"Where SageMaker's model sets no bound, a list or map over {ENTRIES:,} entries, a string "
-        f"over {CHARS:,} characters, nesting over {DEPTH} levels, or over {VALUES:,} values or "
-        f"{UNKNOWN_FIELDS} unknown fields in all: denied, and nothing else is checked."
+        f"over {CHARS:,} characters (a value SageMaker takes from a list: {ENUM_CHARS}), "
+        f"nesting over {DEPTH} levels, or over {VALUES:,} values or {UNKNOWN_FIELDS} unknown "
+        "fields in all: denied, and nothing else is checked."
     ),
     "crd.unknown-field": "A field the TrainingJob CRD does not define (with a did-you-mean).",
     "crd.type": "A value of the wrong type for the CRD's schema.",

@@ -116,4 +116,4 @@ def environment(params: Mapping[str, Any] | None = None) -> Environment:
     )
 
 
-__all__ = ["INT", "environment", "job", "namespace", "request"]
+__all__ = ["environment", "job", "namespace", "request"]

@@ -32,7 +32,6 @@ from webhook.export.cost import (
     RUNTIME_BUDGET,
     CostError,
     record,
-    shape_of,
 )
 from webhook.export.kinds import COVERED, KINDS, WHY_NOT, NotExportableError, RuleContext
 from webhook.export.kinds.cel import PARAMS
@@ -311,4 +310,4 @@ def _cost(source: str, variables: tuple[tuple[str, str], ...]) -> int:
     return env.estimate(source)[0]
 
 
-__all__ = ["Cost", "Export", "ExportError", "export", "shape_of"]
+__all__ = ["Cost", "Export", "ExportError", "export"]

@@ -13,10 +13,9 @@ is not looked into, as the webhook's size gate does not look into it either
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
 
 from webhook.constraints.bounds import ENTRIES
-from webhook.constraints.schema import Constraints, ListShape, MapShape, Shape, StructShape
+from webhook.constraints.schema import Constraints, ListShape, Shape, StructShape
 from webhook.export import text
 from webhook.model.concepts import ITEMS
 
@@ -98,12 +97,3 @@ def display(pattern: tuple[str, ...]) -> str:
     for step in pattern:
         out += "[*]" if step == ITEMS else f".{step}"
     return out
-
-
-MAP_KEY: Final = "[*]"
-
-
-def map_shape(shape: Shape) -> MapShape:
-    """*shape* as a map (an assertion for the type checker)."""
-    assert isinstance(shape, MapShape)
-    return shape

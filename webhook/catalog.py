@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from typing import Final
 
-from webhook.constraints.bounds import CHARS, DEPTH, ENTRIES, UNKNOWN_FIELDS, VALUES
+from webhook.constraints.bounds import CHARS, DEPTH, ENTRIES, ENUM_CHARS, UNKNOWN_FIELDS, VALUES
 
 RULES: Final[dict[str, str]] = {
     "guard.too-large": (
         "Where SageMaker's model sets no bound (metadata, status, unknown fields, values of "
         f"the wrong type): a list or map over {ENTRIES:,} entries, a string over {CHARS:,} "
-        f"characters, nesting over {DEPTH} levels, or over {VALUES:,} values or "
-        f"{UNKNOWN_FIELDS} unknown fields in all; denied, and nothing else is checked."
+        f"characters (a value SageMaker takes from a list: {ENUM_CHARS}), nesting over {DEPTH} "
+        f"levels, or over {VALUES:,} values or {UNKNOWN_FIELDS} unknown fields in all; denied, "
+        "and nothing else is checked."
     ),
     "crd.unknown-field": (
         "A field the TrainingJob CRD does not define, with a did-you-mean (`s3Uri` -> `s3URI`, "

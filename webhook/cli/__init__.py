@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = commands.mutate(args)
     elif args.command == "test":
         code = commands.test(args)
+    elif args.command == "export":
+        code = commands.export_vap(args, ["trainingjob-guard", *(argv or sys.argv[1:])])
     elif args.command == "completion":
         sys.stdout.write(completion.script(parser, args.shell))
         code = 0

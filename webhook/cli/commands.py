@@ -117,6 +117,39 @@ def _dump(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
+def export_vap(args: argparse.Namespace, command: list[str]) -> int:
+    """``export vap``: the checks as ValidatingAdmissionPolicies, on stdout."""
+    from webhook.export import render  # noqa: PLC0415 (only when exporting)
+    from webhook.export.vap import ExportError, export  # noqa: PLC0415
+
+    policies = load_requested_policies(args)
+    if policies is None:
+        return USAGE
+    users = frozenset(args.controller_user) if args.controller_user else DEFAULT_CONTROLLER_USERS
+    config = Config(actions=dict(args.rule_action), policies=policies, controller_users=users)
+    try:
+        exported = export(config)
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE
+    for line in render.report(exported):
+        print(line, file=sys.stderr)
+    if exported.errors:
+        for problem in exported.errors:
+            print(f"error: {problem}", file=sys.stderr)
+        print(
+            f"{len(exported.errors)} expression(s) over the API server's cost limits: "
+            "nothing was exported",
+            file=sys.stderr,
+        )
+        return USAGE
+    sys.stdout.write(render.stream(exported, command))
+    if args.strict and exported.skipped:
+        print(f"--strict: {len(exported.skipped)} rule(s) cannot be exported", file=sys.stderr)
+        return DENIED
+    return OK
+
+
 def serve(args: argparse.Namespace) -> int:
     """``serve``: the admission webhook over TLS until SIGTERM."""
     from webhook.server.limits import Limits  # noqa: PLC0415 (only when serving)

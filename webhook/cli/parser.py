@@ -338,6 +338,44 @@ def _audit_parser(sub: Sub) -> None:
     audit_command.add_parser(sub, _add_policy_options)
 
 
+def _export_parser(sub: Sub) -> None:
+    """``export vap``: the checks the API server can run itself."""
+    export = sub.add_parser(
+        "export",
+        help="export the checks for the API server itself (ValidatingAdmissionPolicy)",
+        description="Export the checks in a form the API server runs without the webhook.",
+    )
+    kinds = export.add_subparsers(dest="export_kind", required=True, metavar="KIND")
+    vap = kinds.add_parser(
+        "vap",
+        help="print ValidatingAdmissionPolicies and bindings of the constraints and policies",
+        description=(
+            "Print the SageMaker API constraints and the policies' rules that CEL can state as "
+            "admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy and "
+            "ValidatingAdmissionPolicyBinding objects (YAML), with a comment block listing "
+            "every rule left to the webhook and why, and the estimated CEL cost of each "
+            "policy (also on stderr). Exit 0: exported; 1: with --strict, some rule could not "
+            "be exported; 2: a policy does not load, or an expression is over the API server's "
+            "cost limits."
+        ),
+    )
+    vap.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) when any rule cannot be exported, instead of only reporting it",
+    )
+    vap.add_argument(
+        "--controller-user",
+        type=_user_name,
+        action="append",
+        default=None,
+        metavar="USER",
+        help="Kubernetes user name of the ACK SageMaker controller, whose updates are not "
+        f"checked (repeatable; default: {ACK_CONTROLLER_USER})",
+    )
+    _add_policy_options(vap)
+
+
 def _policy_parser(sub: Sub) -> None:
     """``policy schema | crd | lint``."""
     policy = sub.add_parser("policy", help="work with policy files (schema, crd, lint)")
@@ -384,6 +422,7 @@ SUBCOMMANDS: Final[tuple[Callable[[Sub], None], ...]] = (
     _serve_parser,
     _audit_parser,
     _test_parser,
+    _export_parser,
     _policy_parser,
     _completion_parser,
 )

@@ -82,6 +82,11 @@ CHARS: Final = 262_144
 """Characters of a string or map key where the model sets no length: Kubernetes' limit for
 all of an object's annotations together (``TotalAnnotationSizeLimitB`` in apimachinery), so
 no annotation the API server stores is longer."""
+ENUM_CHARS: Final = 256
+"""Characters of a string SageMaker takes from a list of values (an enum, which sets no
+length): no value of any of the model's enums is longer (its longest, an instance type, has
+about 25), and a bound of that order keeps every check of such a string cheap, including the
+ValidatingAdmissionPolicy exported from them (:mod:`webhook.export`)."""
 DEPTH: Final = 32
 """Levels of nesting below the object's top (SageMaker's deepest field is 7 levels down)."""
 VALUES: Final = 10_000
@@ -174,6 +179,20 @@ def _too_long(length: int, what: str = "") -> str:
     return (
         f"{what}is {length} characters long; at most {CHARS} are checked where SageMaker's "
         "model sets no length"
+    )
+
+
+def fixed_length(shape: StringShape) -> int:
+    """The fixed bound of a string the model sets no length for: an enum's, else :data:`CHARS`."""
+    return ENUM_CHARS if shape.enum else CHARS
+
+
+def _too_long_for(length: int, bound: int, shape: StringShape) -> str:
+    if bound == CHARS:
+        return _too_long(length)
+    return (
+        f"is {length} characters long; SageMaker takes one of {len(shape.enum)} values here, "
+        f"none longer than {bound} characters"
     )
 
 
@@ -324,15 +343,19 @@ class _Compiler:
 
 
 def _string(shape: StringShape, sensitive: bool) -> Check:
-    """A string's length: the model's maximum (:data:`CHARS` if relaxed), else :data:`CHARS`."""
+    """A string's length: the model's maximum (:data:`CHARS` if relaxed), else :data:`CHARS`.
+
+    An enum's values are held to :data:`ENUM_CHARS` instead of :data:`CHARS`.
+    """
     high = shape.max
+    fixed = fixed_length(shape)
 
     def check(value: Any, trail: Trail, depth: int, walk: _Walk) -> None:
         if type(value) is not str:
             _any(value, trail, depth, walk)
         elif high is None:
-            if len(value) > CHARS:
-                walk.report(RULE, trail, _too_long(len(value)))
+            if len(value) > fixed:
+                walk.report(RULE, trail, _too_long_for(len(value), fixed, shape))
         elif len(value) > high and walk.stops(LENGTH, len(value), CHARS):
             walk.beyond(LENGTH, trail, messages.length(value, shape, sensitive), CHARS)
 

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-Dialect = Literal["python", "ecma"]
+Dialect = Literal["python", "ecma", "re2"]
 Ranges = tuple[tuple[int, int], ...]
 
 #: What Java's ``.`` does not match (no DOTALL, no UNIX_LINES flag): its line terminators.
@@ -82,13 +82,16 @@ _META: Final = frozenset("\\^$.|?*+()[]{}")
 _CLASS_META: Final = frozenset("\\]^-[&~|")
 
 #: Java's ``\z``: the very end.
-_VERY_END: Final = {"python": r"\Z", "ecma": "$"}
+_VERY_END: Final = {"python": r"\Z", "ecma": "$", "re2": r"\z"}
 #: Java's ``$`` (and ``\Z``) without MULTILINE: the end, or before a final line terminator
 #: (``\r\n`` counts as one, so not between its two characters).
 _JAVA_END: Final = {
     dialect: rf"(?=(?:\r\n|(?<!\r)\n|[\r\x85\u2028\u2029])?{end})"
     for dialect, end in _VERY_END.items()
+    if dialect != "re2"
 }
+#: RE2's largest repetition count.
+RE2_MAX_REPEAT: Final = 1000
 
 #: Escapes not translated (none is in the model): what each is, for the error.
 _UNSUPPORTED: Final = {
@@ -118,6 +121,10 @@ class Translation:
     """For a JSON Schema ``pattern`` (jsonschema-rs), to anchor with ``^(?:...)$``."""
     unicode_properties: bool
     r"""The pattern uses ``\p{L}``-style classes, which ``re`` does not know."""
+    re2: str | None = None
+    """For RE2 (CEL's ``matches``), to anchor with ``^(?:...)$``; None when RE2 cannot say
+    it (look-around, Java's ``$``): :attr:`re2_problem` says why."""
+    re2_problem: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,14 +162,23 @@ class _Parser:
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         self.at = 0
-        self.out: dict[Dialect, list[str]] = {"python": [], "ecma": []}
+        self.out: dict[Dialect, list[str]] = {"python": [], "ecma": [], "re2": []}
         self.unicode_properties = False
+        self.re2_problem = ""
 
     def translation(self) -> Translation:
         while self.at < len(self.pattern):
             self._token()
-        python, ecma = ("".join(self.out[dialect]) for dialect in ("python", "ecma"))
-        return Translation(self.pattern, python, ecma, self.unicode_properties)
+        python, ecma, re2 = ("".join(self.out[d]) for d in ("python", "ecma", "re2"))
+        if self.re2_problem:
+            return Translation(
+                self.pattern, python, ecma, self.unicode_properties, None, self.re2_problem
+            )
+        return Translation(self.pattern, python, ecma, self.unicode_properties, re2)
+
+    def _no_re2(self, what: str) -> None:
+        """Note that RE2 has no construct for *what*: the pattern has no RE2 translation."""
+        self.re2_problem = self.re2_problem or f"{what} (offset {self.at}) has no RE2 equivalent"
 
     def _fail(self, what: str) -> UnsupportedPatternError:
         return UnsupportedPatternError(
@@ -173,15 +189,16 @@ class _Parser:
         position = self.at + offset
         return self.pattern[position] if position < len(self.pattern) else ""
 
-    def _emit(self, python: str, ecma: str | None = None) -> None:
+    def _emit(self, python: str, ecma: str | None = None, re2: str | None = None) -> None:
         self.out["python"].append(python)
         self.out["ecma"].append(python if ecma is None else ecma)
+        self.out["re2"].append(python if re2 is None else re2)
 
     def _emit_set(self, charset: _Set) -> None:
-        self._emit(_render_set(charset, "python"), _render_set(charset, "ecma"))
+        self._emit(*(_render_set(charset, dialect) for dialect in ("python", "ecma", "re2")))
 
     def _emit_char(self, code: int) -> None:
-        self._emit(_render_char(code, "python", _META), _render_char(code, "ecma", _META))
+        self._emit(*(_render_char(code, dialect, _META) for dialect in ("python", "ecma", "re2")))
 
     def _token(self) -> None:
         char = self._peek()
@@ -193,6 +210,7 @@ class _Parser:
             self.at += 1
             self._emit_set(_Set(_LINE_BREAKS, negated=True))
         elif char == "$":
+            self._no_re2("Java's $ (the end, or before a final line terminator)")
             self.at += 1
             self._emit(_JAVA_END["python"], _JAVA_END["ecma"])
         elif char == "(":
@@ -217,6 +235,8 @@ class _Parser:
             return
         for opener in ("?:", "?=", "?!", "?<=", "?<!"):
             if self.pattern.startswith(opener, self.at):
+                if opener != "?:":
+                    self._no_re2("a look-around group")
                 self.at += len(opener)
                 self._emit("(" + opener)
                 return
@@ -231,6 +251,8 @@ class _Parser:
         bounds = re.compile(r"\{(\d+)(,(\d*))?\}").match(self.pattern, self.at)
         if bounds is None:
             raise self._fail("a '{' that starts no repetition")
+        if max(int(n) for n in (bounds.group(1), bounds.group(3)) if n) > RE2_MAX_REPEAT:
+            self._no_re2(f"a repetition over {RE2_MAX_REPEAT}")
         self.at = bounds.end()
         self._emit(bounds.group(0))
         self._lazy_or_possessive()
@@ -249,11 +271,12 @@ class _Parser:
             self.at += 2
             self._emit("^")
         elif letter == "Z":
+            self._no_re2("Java's \\Z (the end, or before a final line terminator)")
             self.at += 2
             self._emit(_JAVA_END["python"], _JAVA_END["ecma"])
         elif letter == "z":
             self.at += 2
-            self._emit(_VERY_END["python"], _VERY_END["ecma"])
+            self._emit(*(_VERY_END[dialect] for dialect in ("python", "ecma", "re2")))
         else:
             atom = self._escaped_atom()
             if isinstance(atom, _Set):
@@ -416,6 +439,8 @@ def _render_char(code: int, dialect: Dialect, meta: frozenset[str]) -> str:
         return _READABLE[code]
     if 0x20 <= code < 0x7F:
         return char
+    if dialect == "re2":
+        return f"\\x{{{code:x}}}"
     if code < 0x100:
         return f"\\x{code:02x}"
     if code < 0x10000:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Final
 
-from webhook.constraints.bounds import CHARS, ENTRIES, SizeGate
+from webhook.constraints.bounds import CHARS, ENTRIES, SizeGate, fixed_length
 from webhook.constraints.check import SpecChecker
 from webhook.constraints.schema import (
     BoolShape,
@@ -83,7 +83,7 @@ def size_schema(constraints: Constraints) -> Schema:
 def _shape(shape: Shape) -> Schema:
     """*shape*'s sizes, null allowed (the gate skips a null)."""
     if isinstance(shape, StringShape):
-        return _text(shape.max)
+        return _text(shape.max if shape.max is not None else fixed_length(shape))
     if isinstance(shape, IntShape):
         return {"type": ["number", "null"]}
     if isinstance(shape, BoolShape):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from webhook.engine import Config
+from webhook.policy.load import baseline_policy, load_policies
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT / "webhook" / "examples"
@@ -180,3 +182,12 @@ def crd_schema(ack: AckData) -> dict[str, Any]:
     crd = yaml.safe_load(ack.crd.read_text())
     schema: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     return schema
+
+
+@functools.cache
+def baseline_config(*, mutate: bool = True) -> Config:
+    """The bundled baseline policy as an engine configuration, built on first use.
+
+    Shared and built once, when a test first asks, never while modules are imported.
+    """
+    return Config(policies=load_policies([baseline_policy()]), mutate=mutate)

@@ -17,7 +17,7 @@ import orjson
 import pytest
 import yaml
 
-from tests.conftest import admission_review, write
+from tests.conftest import admission_review, baseline_config, write
 from webhook.cli import main
 from webhook.constraints.bounds import CHARS, ENTRIES
 from webhook.engine import Config, Context, patched
@@ -30,16 +30,16 @@ from webhook.server import admission
 from webhook.server.fast import FastPath
 from webhook.server.wire import parse_request
 
-BASELINE = Config(policies=load_policies([baseline_policy()]))
 MAX_RESPONSE = 64 * 1024
 A_MILLION = 1_000_000
 
 
 def _validate(
-    job: dict[str, Any], config: Config = BASELINE, **request: Any
+    job: dict[str, Any], config: Config | None = None, **request: Any
 ) -> tuple[admission.Answer, bytes]:
     """``/validate`` as the server runs it: the body decoded, the fast path tried first."""
-    return _answer(orjson.loads(orjson.dumps(admission_review(job, "team-a", **request))), config)
+    body = orjson.loads(orjson.dumps(admission_review(job, "team-a", **request)))
+    return _answer(body, config or baseline_config())
 
 
 _FAST: dict[int, tuple[Config, FastPath | None]] = {}
@@ -100,7 +100,7 @@ def test_a_hundred_hyperparameters_pass_and_one_more_is_one_finding(
 
 
 def test_the_fast_path_never_proves_an_oversized_job_clean(job: dict[str, Any]) -> None:
-    fast = FastPath.of(BASELINE)
+    fast = FastPath.of(baseline_config())
     assert fast is not None
     assert fast.clean(admission_review(job, "team-a"))
     edits: list[tuple[str, str, Any]] = [
@@ -115,7 +115,7 @@ def test_the_fast_path_never_proves_an_oversized_job_clean(job: dict[str, Any]) 
         oversized[block][name] = value
         assert not fast.clean(admission_review(oversized, "team-a"))
         assert not admission.validate(
-            parse_request(admission_review(oversized, "team-a")), BASELINE
+            parse_request(admission_review(oversized, "team-a")), baseline_config()
         ).allowed
 
 
@@ -123,9 +123,9 @@ def test_mutate_leaves_an_oversized_job_to_validate(job: dict[str, Any]) -> None
     """No defaults for a job /validate denies unchecked: they would only walk it."""
     job["spec"]["hyperParameters"]["max_depth"] = 5  # the baseline quotes it
     request = parse_request(admission_review(job, "team-a"))
-    assert admission.mutate(request, BASELINE).patch
+    assert admission.mutate(request, baseline_config()).patch
     job["spec"]["inputDataConfig"] = [{}] * A_MILLION
-    answer = admission.mutate(parse_request(admission_review(job, "team-a")), BASELINE)
+    answer = admission.mutate(parse_request(admission_review(job, "team-a")), baseline_config())
     assert (answer.allowed, answer.patch) == (True, ())
 
 
@@ -204,7 +204,9 @@ def test_mutate_applies_defaults_to_a_job_within_a_relaxed_bound(
     """/validate lets it through: it gets the defaults every job gets."""
     job["spec"]["hyperParameters"]["max_depth"] = 5  # the baseline quotes it
     job["spec"]["inputDataConfig"] = job["spec"]["inputDataConfig"][:1] * 21
-    assert not admission.mutate(parse_request(admission_review(job, "team-a")), BASELINE).patch
+    assert not admission.mutate(
+        parse_request(admission_review(job, "team-a")), baseline_config()
+    ).patch
     answer = admission.mutate(parse_request(admission_review(job, "team-a")), relaxed)
     assert answer.patch
     job["spec"]["inputDataConfig"] *= ENTRIES

@@ -510,7 +510,9 @@ def test_an_update_of_a_job_stored_past_a_relaxed_bound_is_checked(job: dict[str
     assert [f.rule for f in decision.findings if f.action is Action.DENY] == ["update.immutable"]
 
 
-EVERY_RULE_RELAXED = Config(actions=dict.fromkeys(RELAXABLE, Action.WARN))
+def every_rule_relaxed() -> Config:
+    """Every relaxable size rule set to warn."""
+    return Config(actions=dict.fromkeys(RELAXABLE, Action.WARN))
 
 
 @pytest.mark.parametrize("native", [False, True])
@@ -519,8 +521,8 @@ def test_with_rules_relaxed_the_gate_changes_nothing_within_the_fixed_bounds(
 ) -> None:
     """Relaxed, the gate lets through what is past the model's bounds; the checks then give
     the answer they give without the gate, and the proofs the one the walk gives."""
-    on = dataclasses.replace(EVERY_RULE_RELAXED, native=native)
-    off = dataclasses.replace(EVERY_RULE_RELAXED, native=False, gate=False)
+    on = dataclasses.replace(every_rule_relaxed(), native=native)
+    off = dataclasses.replace(every_rule_relaxed(), native=False, gate=False)
     let_through = 0
     for name, job in CORPUS:
         gated = review(job, config=on)

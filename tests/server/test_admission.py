@@ -9,15 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLES
-from webhook.engine import Config
+from tests.conftest import EXAMPLES, baseline_config
 from webhook.findings import Action, Finding
-from webhook.policy.load import baseline_policy, load_policies
 from webhook.server import admission
 from webhook.server.wire import AdmissionRequest, parse_request
 
 REVIEW: dict[str, Any] = json.loads((EXAMPLES / "admission-review.json").read_text())
-BASELINE = Config(policies=load_policies([baseline_policy()]), mutate=False)
 
 
 def request_of(obj: dict[str, Any], operation: str = "CREATE", **extra: Any) -> AdmissionRequest:
@@ -37,7 +34,7 @@ def test_the_bundled_review_holds_the_invalid_example() -> None:
 def test_a_denied_create_lists_every_violation_with_its_path(job: dict[str, Any]) -> None:
     job["spec"]["trainingJobName"] = "bad_name"
     job["spec"]["resourceConfig"]["instanceType"] = "ml.t2.medium"
-    answer = admission.validate(request_of(job), BASELINE)
+    answer = admission.validate(request_of(job), baseline_config(mutate=False))
     assert (answer.allowed, answer.decision, answer.code) == (False, "denied", 403)
     lines = answer.message.splitlines()
     assert lines[0] == "TrainingJob team-a/churn-xgboost-broken has 2 violations:"
@@ -59,7 +56,7 @@ def test_a_warned_create_is_allowed_with_warnings(job: dict[str, Any]) -> None:
     job["spec"]["algorithmSpecification"]["trainingImage"] = (
         "683313688378.dkr.ecr.us-east-1.amazonaws.com/x:latest"
     )
-    answer = admission.validate(request_of(job), BASELINE)
+    answer = admission.validate(request_of(job), baseline_config(mutate=False))
     assert (answer.allowed, answer.decision) == (True, "warned")
     [warning] = answer.warnings
     assert warning.startswith("spec.algorithmSpecification.trainingImage: ")
@@ -79,7 +76,9 @@ def test_an_allowed_answer_is_an_admission_review_with_the_uid_as_sent(uid: str)
 
 
 def test_mutate_returns_the_defaults_as_a_base64_json_patch() -> None:
-    answer = admission.mutate(request_of(copy.deepcopy(REVIEW["request"]["object"])), BASELINE)
+    answer = admission.mutate(
+        request_of(copy.deepcopy(REVIEW["request"]["object"])), baseline_config(mutate=False)
+    )
     assert (answer.allowed, answer.decision) == (True, "allowed")
     body = json.loads(admission.response("u-3", answer))["response"]
     assert body["patchType"] == "JSONPatch"
@@ -92,7 +91,7 @@ def test_mutate_returns_the_defaults_as_a_base64_json_patch() -> None:
 def test_mutate_leaves_other_operations_alone(operation: str, job: dict[str, Any]) -> None:
     job["spec"]["hyperParameters"]["max_depth"] = 5
     extra = {"oldObject": job} if operation == "UPDATE" else {}
-    answer = admission.mutate(request_of(job, operation, **extra), BASELINE)
+    answer = admission.mutate(request_of(job, operation, **extra), baseline_config(mutate=False))
     assert (answer.allowed, answer.patch) == (True, ())
 
 
@@ -100,25 +99,29 @@ def test_other_kinds_and_the_status_subresource_are_allowed(job: dict[str, Any])
     pod = request_of(
         {"apiVersion": "v1", "kind": "Pod"}, kind={"group": "", "version": "v1", "kind": "Pod"}
     )
-    assert admission.validate(pod, BASELINE).decision == "ignored"
+    assert admission.validate(pod, baseline_config(mutate=False)).decision == "ignored"
     job["spec"]["trainingJobName"] = "bad_name"
     status = request_of(job, subResource="status")
-    assert admission.validate(status, BASELINE).allowed
+    assert admission.validate(status, baseline_config(mutate=False)).allowed
 
 
 def test_update_and_delete_follow_the_engine(job: dict[str, Any]) -> None:
     old = copy.deepcopy(job)
     job["spec"]["resourceConfig"]["instanceType"] = "ml.m5.2xlarge"
-    answer = admission.validate(request_of(job, "UPDATE", oldObject=old), BASELINE)
+    answer = admission.validate(
+        request_of(job, "UPDATE", oldObject=old), baseline_config(mutate=False)
+    )
     assert not answer.allowed
     assert "update.immutable" in answer.message
-    assert admission.validate(request_of(job, "DELETE", oldObject=old), BASELINE).allowed
+    assert admission.validate(
+        request_of(job, "DELETE", oldObject=old), baseline_config(mutate=False)
+    ).allowed
 
 
 def test_a_missing_object_is_a_deliberate_error() -> None:
     data = copy.deepcopy(REVIEW)
     data["request"]["object"] = None
-    answer = admission.validate(parse_request(data), BASELINE)
+    answer = admission.validate(parse_request(data), baseline_config(mutate=False))
     assert (answer.allowed, answer.code, answer.message) == (
         False,
         400,

@@ -2,6 +2,9 @@
 
 * :mod:`webhook.kube.client`: cluster configuration (``--kubeconfig``, in-cluster, the
   default kubeconfig), :func:`~webhook.kube.client.api_client`, error messages.
+* :mod:`webhook.kube.watch`: :class:`~webhook.kube.watch.ListWatch`, the one list-then-watch
+  loop (relist on 410 Gone, backoff on errors) behind every watch-backed view below;
+  :mod:`webhook.kube.logs`, the shape of the log those threads write to.
 * :mod:`webhook.kube.namespaces`: :class:`~webhook.kube.namespaces.NamespaceLabels`, the
   webhook's watch-backed cache of namespace labels for ``namespaceSelector``.
 * :mod:`webhook.kube.audit`: ``trainingjob-guard audit``, the TrainingJobs already in a

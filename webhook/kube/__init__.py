@@ -12,7 +12,9 @@
 * :mod:`webhook.kube.policyreports`: our PolicyReports written to the cluster (``audit -o
   policyreport --apply``): created, updated or deleted, idempotently.
 * :mod:`webhook.kube.lease` and :mod:`webhook.kube.continuous`: leader election on a Lease
-  and the continuous audit (``serve --audit-interval``) that keeps the reports current.
+  and the continuous audit (``serve --audit-interval``) that keeps the reports current;
+  :mod:`webhook.kube.job_changes`, its watch of the TrainingJobs, which marks the
+  namespaces to audit again between rounds.
 * :mod:`webhook.kube.policies`: :class:`~webhook.kube.policies.PolicyWatch`, the list and
   watch of the TrainingJobPolicy objects for ``serve --cluster-policies``, and
   :mod:`webhook.kube.policy_status`, which writes their status and events.

@@ -92,7 +92,7 @@ class StatusWriter:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.writes = 0
-        """Status writes done (for tests and logs)."""
+        """Status writes done, each with its event sent or given up (for tests and logs)."""
 
     def start(self) -> None:
         """Start the writing thread (once)."""
@@ -187,7 +187,6 @@ class StatusWriter:
             body,
             _request_timeout=self._timeout,
         )
-        self.writes += 1
         version = (written.get("metadata") or {}).get("resourceVersion", "")
         self._log(
             "policy-status-written",
@@ -202,6 +201,7 @@ class StatusWriter:
             self._log(
                 "policy-event-failed", "warning", policy=item.name, error=error_message(error)
             )
+        self.writes += 1  # counted once the event was sent too, so a count seen means both
 
     def _event(self, verdict: Verdict, version: str, now: str) -> None:
         item = verdict.object

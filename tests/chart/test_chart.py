@@ -778,7 +778,7 @@ AUDIT_GRANTS: set[Grant] = {
         "ClusterRole",
         "sagemaker.services.k8s.aws",
         "trainingjobs",
-        frozenset({"list"}),
+        frozenset({"list", "watch"}),
         frozenset(),
     ),
     (

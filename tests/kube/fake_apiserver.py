@@ -26,6 +26,10 @@ What it serves (JSON only, HTTP/1.1 keep-alive):
   ``ADDED`` for every current object first), newline-delimited ``ADDED``/``MODIFIED``/
   ``DELETED`` events pushed as objects change, until ``timeoutSeconds`` (default 60), the
   client going away, :meth:`FakeApiServer.close_watches` or :meth:`FakeApiServer.stop`.
+  Watches that ask for ``allowWatchBookmarks`` get a ``BOOKMARK`` (the resource's
+  ``apiVersion`` and ``kind``, and ``metadata.resourceVersion``: the latest, all events
+  before it sent) when :meth:`FakeApiServer.bookmark` says so, as the real server sends
+  one now and then.
   A watch from a resourceVersion older than the kept history (more than *history* writes
   ago, or before :meth:`FakeApiServer.compact` / :meth:`FakeApiServer.expire`) gets one
   ``ERROR`` event with a ``410 Expired`` Status, as the real server sends.
@@ -414,6 +418,15 @@ def _label_namespace(obj: dict[str, Any], name: str) -> None:
     metadata["labels"] = {**(labels if isinstance(labels, dict) else {}), NAME_LABEL: name}
 
 
+def _bookmark(resource: Resource, rv: int) -> dict[str, Any]:
+    """A BOOKMARK event's object: only the kind and the resourceVersion, as the real server sends."""
+    return {
+        "apiVersion": resource.api_version,
+        "kind": resource.kind,
+        "metadata": {"resourceVersion": str(rv)},
+    }
+
+
 def _client_gone(connection: socket.socket) -> bool:
     """True when the peer closed the connection (a watch's client stopped reading)."""
     try:
@@ -509,6 +522,8 @@ class FakeApiServer:
         self._compacted = 0
         """Watches from a resourceVersion below this get 410 Expired."""
         self._watch_generation = 0
+        self._bookmarks = 0
+        """How many times :meth:`bookmark` was called (each watch sends the ones after its start)."""
         self._open_watches = 0
         self._requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
@@ -679,6 +694,12 @@ class FakeApiServer:
             self._event_rvs.clear()
             self._compacted = self._rv
             self._watch_generation += 1
+            self._changed.notify_all()
+
+    def bookmark(self) -> None:
+        """Send a BOOKMARK with the latest resourceVersion on every watch that allows them."""
+        with self._changed:
+            self._bookmarks += 1
             self._changed.notify_all()
 
     def close_watches(self) -> None:
@@ -1436,6 +1457,7 @@ class FakeApiServer:
                     message = f"too old resource version: {last} ({self._compacted})"
                     initial = [("ERROR", status_object(410, "Expired", message))]
             generation = self._watch_generation
+            bookmarked = self._bookmarks if query.get("allowWatchBookmarks") == "true" else None
             self._open_watches += 1
         try:
             handler.send_response(200)
@@ -1449,7 +1471,11 @@ class FakeApiServer:
             deadline = time.monotonic() + timeout
             while True:
                 with self._changed:
-                    while not self._stream_over(generation, deadline) and not self._newer(last):
+                    while (
+                        not self._stream_over(generation, deadline)
+                        and not self._newer(last)
+                        and bookmarked in (None, self._bookmarks)
+                    ):
                         self._changed.wait(min(max(deadline - time.monotonic(), 0.001), 0.05))
                         if _client_gone(handler.connection):
                             raise ConnectionResetError("the client went away")
@@ -1458,6 +1484,9 @@ class FakeApiServer:
                     start = bisect_right(self._event_rvs, last)
                     events = self._events[start:]
                     last = self._rv
+                    mark = bookmarked is not None and bookmarked != self._bookmarks
+                    if mark:
+                        bookmarked = self._bookmarks
                 matching = [
                     (event.type, event.obj)
                     for event in events
@@ -1465,6 +1494,8 @@ class FakeApiServer:
                     and (namespace is None or event.obj["metadata"].get("namespace") == namespace)
                     and selector.matches(event.obj)
                 ]
+                if mark:
+                    matching.append(("BOOKMARK", _bookmark(resource, last)))
                 self._stream(handler, matching)
             self._end_stream(handler)
         except OSError:

@@ -1,12 +1,11 @@
 """Namespace labels for policies' ``namespaceSelector``: a watch-backed, bounded cache.
 
 An AdmissionReview names the namespace but not its labels, so the webhook keeps
-them: a background thread LISTs the namespaces (paginated), then WATCHes from the
-list's resourceVersion, restarting the watch when it times out, relisting at once
-when the API server says the resourceVersion is too old (410 Gone), and backing off
-(exponentially, with jitter) on other errors. :meth:`NamespaceLabels.labels` answers
-from memory; a namespace it does not hold (created a moment ago, evicted, or the
-initial list not done) is fetched with one GET under a short timeout and kept.
+them. A :class:`~webhook.kube.watch.ListWatch` of the namespaces (list, watch from
+the list's resourceVersion, relist at once after 410 Gone, backoff on errors) keeps
+the cache current; :meth:`NamespaceLabels.labels` answers from memory, and a
+namespace it does not hold (created a moment ago, evicted, or the initial list not
+done) is fetched with one GET under a short timeout and kept.
 
 Choices:
 
@@ -33,40 +32,26 @@ a hanging API server costs one *lookup_timeout*); :meth:`stop` closes them.
 
 from __future__ import annotations
 
-import logging
-import random
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, TracebackType
-from typing import Any, Final, Protocol, Self
+from typing import Any, Final, Self
 
-from kubernetes import client, watch
+from kubernetes import client
 
 from webhook.kube.client import call_json, derived_client, error_message, status_code
+from webhook.kube.logs import Log, standard_log
+from webhook.kube.watch import EventType, ListWatch
 
 __all__ = ["CacheStats", "Log", "NamespaceLabels"]
 
 _EMPTY: Final[Mapping[str, str]] = MappingProxyType({})
-_CONNECT_TIMEOUT: Final = 5.0
-_LIST_TIMEOUT: Final = 60.0
-_GONE: Final = 410
 _NOT_FOUND: Final = 404
-_LOGGER: Final = logging.getLogger(__name__)
-_LEVELS: Final = {"debug": 10, "info": 20, "warning": 30, "error": 40}
-
-
-class Log(Protocol):
-    """Where events go: the server's JSON log has this shape (``log(event, level, **fields)``)."""
-
-    def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
-        """Record one event."""
-
-
-def _standard_log(event: str, level: str = "info", **fields: Any) -> None:
-    _LOGGER.log(_LEVELS.get(level, logging.INFO), "%s %s", event, fields)
+_Listed = tuple[str, Mapping[str, str]]
+"""A namespace as the list and watch deliver it: its name and labels."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +79,6 @@ class _Entry:
     labels: Mapping[str, str]
     confirmed: float
     """When the API server last told us (monotonic clock)."""
-    generation: int
-    """The list generation that last saw it (a relist drops older ones)."""
-
-
-class _StoppedError(Exception):
-    """Raised in the background thread to end it."""
 
 
 class NamespaceLabels:
@@ -124,54 +103,39 @@ class NamespaceLabels:
         self._lookup_timeout = lookup_timeout
         self._failure_backoff = failure_backoff
         self._max_stale = max_stale
-        self._watch_timeout = watch_timeout
-        self._page_size = page_size
-        self._backoff = backoff
-        self._log: Log = log or _standard_log
+        self._log: Log = log or standard_log
         self._lookup_api = derived_client(api)
         self._watch_api = derived_client(api)
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._generation = 0
-        self._synced = False
-        self._healthy_at = float("-inf")
-        """When the list or watch last delivered (monotonic clock)."""
         self._lookups_paused_until = float("-inf")
         self._hits = self._lookups = self._lookup_failures = 0
-        self._relists = self._watch_errors = 0
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._watch: watch.Watch | None = None
+        self._stopped = False
+        self._lists = ListWatch[_Listed](
+            client.CoreV1Api(self._watch_api).list_namespace,
+            name="namespace-labels",
+            read=_read,
+            on_list=self._listed,
+            on_event=self._watched,
+            page_size=page_size,
+            watch_timeout=watch_timeout,
+            backoff=backoff,
+            log=self._log,
+        )
 
     # --- lifecycle -------------------------------------------------------------
 
     def start(self) -> Self:
         """Start the background list and watch (once; returns at once)."""
-        with self._lock:
-            if self._stopping.is_set():
-                raise RuntimeError("a stopped NamespaceLabels cannot be started again")
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="namespace-labels", daemon=True
-                )
-                self._thread.start()
+        if self._stopped:
+            raise RuntimeError("a stopped NamespaceLabels cannot be started again")
+        self._lists.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """End the background thread (waiting up to *timeout* seconds) and close the clients."""
-        self._stopping.set()
-        with self._changed:
-            self._changed.notify_all()
-            thread = self._thread
-        deadline = time.monotonic() + timeout
-        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
-            with self._lock:
-                current = self._watch
-            if current is not None:
-                # Shuts the stream's socket down, so the blocked read returns.
-                current.stop()  # type: ignore[no-untyped-call]
-            thread.join(0.05)
+        self._stopped = True
+        self._lists.stop(timeout)
         self._watch_api.close()  # type: ignore[no-untyped-call]
         self._lookup_api.close()  # type: ignore[no-untyped-call]
 
@@ -189,34 +153,30 @@ class NamespaceLabels:
     @property
     def running(self) -> bool:
         """Whether the background thread is alive."""
-        thread = self._thread
-        return thread is not None and thread.is_alive()
+        return self._lists.running
 
     @property
     def synced(self) -> bool:
         """Whether a complete list was loaded and the watch has not failed since."""
-        with self._lock:
-            return self._synced
+        return self._lists.synced
 
     def wait_synced(self, timeout: float) -> bool:
         """Wait up to *timeout* seconds for :attr:`synced`; return it."""
-        with self._changed:
-            return (
-                self._changed.wait_for(lambda: self._synced or self._stopping.is_set(), timeout)
-                and self._synced
-            )
+        return self._lists.wait_synced(timeout)
 
     def stats(self) -> CacheStats:
         """The counters so far."""
+        lists = self._lists
+        synced, relists, watch_errors = lists.synced, lists.lists, lists.errors
         with self._lock:
             return CacheStats(
                 size=len(self._entries),
-                synced=self._synced,
+                synced=synced,
                 hits=self._hits,
                 lookups=self._lookups,
                 lookup_failures=self._lookup_failures,
-                relists=self._relists,
-                watch_errors=self._watch_errors,
+                relists=relists,
+                watch_errors=watch_errors,
             )
 
     def __len__(self) -> int:
@@ -242,11 +202,12 @@ class NamespaceLabels:
     def _labels(self, namespace: str) -> Mapping[str, str] | None:
         if not namespace:
             return None
+        synced, heard_at = self._lists.synced, self._lists.heard_at
         now = time.monotonic()
         with self._lock:
             entry = self._entries.get(namespace)
             if entry is not None and (
-                self._synced or now - max(entry.confirmed, self._healthy_at) <= self._max_stale
+                synced or now - max(entry.confirmed, heard_at) <= self._max_stale
             ):
                 self._entries.move_to_end(namespace)
                 self._hits += 1
@@ -286,124 +247,28 @@ class NamespaceLabels:
             self._put(namespace, labels, time.monotonic(), touch=True)
         return labels
 
-    # --- the background list and watch --------------------------------------------
+    # --- what the list and watch deliver -----------------------------------------
 
-    def _run(self) -> None:
-        initial, ceiling = self._backoff
-        delay = initial
-        expired_once = False
-        while not self._stopping.is_set():
-            try:
-                version = self._relist()
-                delay = initial
-                while not self._stopping.is_set():
-                    version = self._watch_once(version)
-                    expired_once = False
-            except Exception as error:
-                if self._stopping.is_set():
-                    break
-                expired = status_code(error) == _GONE
-                with self._lock:
-                    self._synced = False
-                    if not expired:
-                        self._watch_errors += 1
-                if expired and not expired_once:
-                    expired_once = True
-                    self._log("namespace-labels-expired", "info")
-                    continue  # relist at once
-                self._log("namespace-labels-watch-failed", "warning", error=error_message(error))
-                jitter = random.uniform(0.8, 1.2)  # noqa: S311 (spreading retries, not crypto)
-                if self._stopping.wait(delay * jitter):
-                    break
-                delay = min(delay * 2, ceiling)
-
-    def _relist(self) -> str:
-        with self._lock:
-            self._generation += 1
-            generation = self._generation
-            self._relists += 1
-        list_namespace = client.CoreV1Api(self._watch_api).list_namespace
-        token: str | None = None
-        version = ""
-        count = 0
-        while True:
-            if self._stopping.is_set():
-                raise _StoppedError
-            page = call_json(
-                list_namespace,
-                limit=self._page_size,
-                _continue=token,
-                _request_timeout=(_CONNECT_TIMEOUT, _LIST_TIMEOUT),
-            )
-            metadata = page.get("metadata") if isinstance(page, dict) else None
-            metadata = metadata if isinstance(metadata, dict) else {}
-            version = version or str(metadata.get("resourceVersion") or "")
-            items = page.get("items") if isinstance(page, dict) else None
-            now = time.monotonic()
-            with self._lock:
-                for item in items if isinstance(items, list) else ():
-                    name = _name_of(item)
-                    if name is not None:
-                        self._put(name, _labels_of(item), now, touch=False, generation=generation)
-                        count += 1
-            token = metadata.get("continue") or None
-            if not token:
-                break
-        with self._changed:
-            gone = [name for name, entry in self._entries.items() if entry.generation < generation]
-            for name in gone:
-                del self._entries[name]
-            self._synced = True
-            self._healthy_at = time.monotonic()
-            self._changed.notify_all()
-        self._log("namespace-labels-synced", "info", namespaces=count, resourceVersion=version)
-        return version
-
-    def _watch_once(self, version: str) -> str:
-        stream = watch.Watch(return_type="object")  # type: ignore[no-untyped-call]
-        with self._lock:
-            if self._stopping.is_set():
-                raise _StoppedError
-            self._watch = stream
-        try:
-            events = stream.stream(  # type: ignore[no-untyped-call]
-                client.CoreV1Api(self._watch_api).list_namespace,
-                resource_version=version,
-                timeout_seconds=self._watch_timeout,
-                allow_watch_bookmarks=True,
-                _request_timeout=(_CONNECT_TIMEOUT, self._watch_timeout + 30),
-            )
-            for event in events:
-                if self._stopping.is_set():
-                    raise _StoppedError
-                version = self._apply(event, version)
-        finally:
-            with self._lock:
-                self._watch = None
-        return version
-
-    def _apply(self, event: Any, version: str) -> str:
-        if not isinstance(event, dict):
-            return version
-        obj = event.get("raw_object", event.get("object"))
-        metadata = obj.get("metadata") if isinstance(obj, dict) else None
-        if not isinstance(metadata, dict):
-            return version
-        new_version = metadata.get("resourceVersion")
-        if isinstance(new_version, str) and new_version:
-            version = new_version
-        kind = event.get("type")
-        name = _name_of(obj)
+    def _listed(self, namespaces: list[_Listed], version: str) -> None:
+        """A complete list: refresh what it holds, drop what it no longer finds."""
         now = time.monotonic()
         with self._lock:
-            self._healthy_at = now
-            if name is None or kind == "BOOKMARK":
-                return version
+            for name, labels in namespaces:
+                self._put(name, labels, now, touch=False)
+            found = {name for name, _ in namespaces}
+            for gone in [name for name in self._entries if name not in found]:
+                del self._entries[gone]
+        self._log(
+            "namespace-labels-synced", "info", namespaces=len(namespaces), resourceVersion=version
+        )
+
+    def _watched(self, kind: EventType, namespace: _Listed) -> None:
+        name, labels = namespace
+        with self._lock:
             if kind == "DELETED":
                 self._entries.pop(name, None)
-            elif kind in ("ADDED", "MODIFIED"):
-                self._put(name, _labels_of(obj), now, touch=False)
-        return version
+            else:
+                self._put(name, labels, time.monotonic(), touch=False)
 
     def _put(
         self,
@@ -412,7 +277,6 @@ class NamespaceLabels:
         now: float,
         *,
         touch: bool,
-        generation: int | None = None,
     ) -> None:
         """Store *labels* (the lock is held).
 
@@ -420,7 +284,7 @@ class NamespaceLabels:
         may evict; otherwise (list, watch) a held entry is refreshed in place and a
         new one is added as the least recently used, only while there is room.
         """
-        entry = _Entry(labels, now, self._generation if generation is None else generation)
+        entry = _Entry(labels, now)
         if name in self._entries:
             self._entries[name] = entry
             if touch:
@@ -432,6 +296,11 @@ class NamespaceLabels:
         elif len(self._entries) < self._max:
             self._entries[name] = entry
             self._entries.move_to_end(name, last=False)
+
+
+def _read(obj: Any) -> _Listed | None:
+    name = _name_of(obj)
+    return None if name is None else (name, _labels_of(obj))
 
 
 def _name_of(obj: Any) -> str | None:

@@ -28,30 +28,22 @@ Choices:
 
 from __future__ import annotations
 
-import random
 import socket
 import threading
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Self
 
-from kubernetes import client, watch
+from kubernetes import client
 
-from webhook.kube.client import call_json, derived_client, error_message, status_code
-from webhook.kube.policy_status import Log, StatusWriter, standard_log
+from webhook.kube.client import derived_client
+from webhook.kube.logs import Log, standard_log
+from webhook.kube.policy_status import StatusWriter
+from webhook.kube.watch import EventType, ListWatch
 from webhook.policy.crd import GROUP, PLURAL, VERSION
 from webhook.policy.objects import PolicyObject, Verdict
 
 __all__ = ["PolicyWatch"]
-
-_CONNECT_TIMEOUT: Final = 5.0
-_LIST_TIMEOUT: Final = 60.0
-_GONE: Final = 410
-_NOT_FOUND: Final = 404
-
-
-class _StoppedError(Exception):
-    """Raised in the background thread to end it."""
 
 
 class PolicyWatch:
@@ -68,9 +60,6 @@ class PolicyWatch:
         instance: str | None = None,
         log: Log | None = None,
     ) -> None:
-        self._watch_timeout = watch_timeout
-        self._page_size = page_size
-        self._backoff = backoff
         self._absent_retry = absent_retry
         self._log: Log = log or standard_log
         self._api = derived_client(api)
@@ -80,9 +69,21 @@ class PolicyWatch:
         self._revision = 0
         self._synced = False
         self._absent = False
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._watch: watch.Watch | None = None
+        self._stopped = False
+        self._lists = ListWatch[PolicyObject](
+            client.CustomObjectsApi(self._api).list_cluster_custom_object,
+            (GROUP, VERSION, PLURAL),
+            name="cluster-policies",
+            read=PolicyObject.of,
+            on_list=self._listed,
+            on_event=self._watched,
+            on_absent=lambda: self._replace({}, absent=True),
+            absent_retry=absent_retry,
+            page_size=page_size,
+            watch_timeout=watch_timeout,
+            backoff=backoff,
+            log=self._log,
+        )
         self.writer = StatusWriter(api, instance=instance or socket.gethostname(), log=self._log)
         """Writes the verdicts given to :meth:`report`."""
 
@@ -91,29 +92,18 @@ class PolicyWatch:
     def start(self) -> Self:
         """Start the background list and watch, and the status writer (returns at once)."""
         with self._lock:
-            if self._stopping.is_set():
+            if self._stopped:
                 raise RuntimeError("a stopped PolicyWatch cannot be started again")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="policy-watch", daemon=True)
-                self._thread.start()
+        self._lists.start()
         self.writer.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """End both threads (waiting up to *timeout* seconds each) and close the clients."""
-        self._stopping.set()
         with self._changed:
+            self._stopped = True
             self._changed.notify_all()
-            thread = self._thread
-        if thread is not None:
-            for _ in range(int(timeout / 0.05) or 1):
-                if not thread.is_alive():
-                    break
-                with self._lock:
-                    current = self._watch
-                if current is not None:
-                    current.stop()  # type: ignore[no-untyped-call]  # ends the blocked read
-                thread.join(0.05)
+        self._lists.stop(timeout)
         self.writer.stop(timeout)
         self._api.close()  # type: ignore[no-untyped-call]
 
@@ -138,7 +128,7 @@ class PolicyWatch:
         """Wait up to *timeout* seconds for :attr:`synced`; return it."""
         with self._changed:
             return (
-                self._changed.wait_for(lambda: self._synced or self._stopping.is_set(), timeout)
+                self._changed.wait_for(lambda: self._synced or self._stopped, timeout)
                 and self._synced
             )
 
@@ -155,75 +145,11 @@ class PolicyWatch:
         """Have the verdicts written into the objects' status (in the writer's thread)."""
         self.writer.submit(verdicts)
 
-    # --- the background list and watch --------------------------------------------
+    # --- what the list and watch deliver -----------------------------------------
 
-    def _run(self) -> None:
-        initial, ceiling = self._backoff
-        delay = initial
-        expired_once = False
-        while not self._stopping.is_set():
-            try:
-                version = self._relist()
-                delay = initial
-                if version is None:  # the CRD is not installed
-                    if self._stopping.wait(self._absent_retry):
-                        break
-                    continue
-                while not self._stopping.is_set():
-                    version = self._watch_once(version)
-                    expired_once = False
-            except Exception as error:
-                if self._stopping.is_set():
-                    break
-                expired = status_code(error) == _GONE
-                if expired and not expired_once:
-                    expired_once = True
-                    self._log("cluster-policies-expired", "info")
-                    continue  # list again at once
-                self._log("cluster-policies-watch-failed", "warning", error=error_message(error))
-                jitter = random.uniform(0.8, 1.2)  # noqa: S311 (spreading retries, not crypto)
-                if self._stopping.wait(delay * jitter):
-                    break
-                delay = min(delay * 2, ceiling)
-
-    def _relist(self) -> str | None:
-        """List every object (paginated); the list's resourceVersion, or None without the CRD."""
-        list_objects = client.CustomObjectsApi(self._api).list_cluster_custom_object
-        token: str | None = None
-        version = ""
-        found: dict[str, PolicyObject] = {}
-        while True:
-            if self._stopping.is_set():
-                raise _StoppedError
-            try:
-                page = call_json(
-                    list_objects,
-                    GROUP,
-                    VERSION,
-                    PLURAL,
-                    limit=self._page_size,
-                    _continue=token,
-                    _request_timeout=(_CONNECT_TIMEOUT, _LIST_TIMEOUT),
-                )
-            except client.ApiException as error:
-                if status_code(error) != _NOT_FOUND or token is not None:
-                    raise
-                self._replace({}, absent=True)
-                return None
-            metadata = page.get("metadata") if isinstance(page, dict) else None
-            metadata = metadata if isinstance(metadata, dict) else {}
-            version = version or str(metadata.get("resourceVersion") or "")
-            items = page.get("items") if isinstance(page, dict) else None
-            for item in items if isinstance(items, list) else ():
-                read = PolicyObject.of(item)
-                if read is not None:
-                    found[read.name] = read
-            token = metadata.get("continue") or None
-            if not token:
-                break
-        self._replace(found, absent=False)
-        self._log("cluster-policies-listed", objects=len(found), resourceVersion=version)
-        return version
+    def _listed(self, objects: list[PolicyObject], version: str) -> None:
+        self._replace({item.name: item for item in objects}, absent=False)
+        self._log("cluster-policies-listed", objects=len(objects), resourceVersion=version)
 
     def _replace(self, found: dict[str, PolicyObject], *, absent: bool) -> None:
         with self._changed:
@@ -241,54 +167,14 @@ class PolicyWatch:
             self._synced = True
             self._changed.notify_all()
 
-    def _watch_once(self, version: str) -> str:
-        stream = watch.Watch(return_type="object")  # type: ignore[no-untyped-call]
-        with self._lock:
-            if self._stopping.is_set():
-                raise _StoppedError
-            self._watch = stream
-        try:
-            events = stream.stream(  # type: ignore[no-untyped-call]
-                client.CustomObjectsApi(self._api).list_cluster_custom_object,
-                GROUP,
-                VERSION,
-                PLURAL,
-                resource_version=version,
-                timeout_seconds=self._watch_timeout,
-                allow_watch_bookmarks=True,
-                _request_timeout=(_CONNECT_TIMEOUT, self._watch_timeout + 30),
-            )
-            for event in events:
-                if self._stopping.is_set():
-                    raise _StoppedError
-                version = self._apply(event, version)
-        finally:
-            with self._lock:
-                self._watch = None
-        return version
-
-    def _apply(self, event: Any, version: str) -> str:
-        if not isinstance(event, dict):
-            return version
-        obj = event.get("raw_object", event.get("object"))
-        metadata = obj.get("metadata") if isinstance(obj, dict) else None
-        if not isinstance(metadata, dict):
-            return version
-        new_version = metadata.get("resourceVersion")
-        if isinstance(new_version, str) and new_version:
-            version = new_version
-        kind = event.get("type")
-        read = PolicyObject.of(obj)
-        if read is None or kind not in ("ADDED", "MODIFIED", "DELETED"):
-            return version  # BOOKMARK: only the resourceVersion
+    def _watched(self, kind: EventType, item: PolicyObject) -> None:
         with self._changed:
             if kind == "DELETED":
-                self._objects.pop(read.name, None)
+                self._objects.pop(item.name, None)
             else:
-                self._objects[read.name] = read
+                self._objects[item.name] = item
             self._revision += 1
             self._changed.notify_all()
-        return version
 
 
 def _versions(objects: dict[str, PolicyObject]) -> dict[str, str]:

@@ -22,7 +22,6 @@ says something else (:func:`webhook.policy.objects.is_reported`):
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
@@ -30,11 +29,12 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol
+from typing import Final
 
 from kubernetes import client
 
 from webhook.kube.client import call_json, derived_client, error_message, status_code
+from webhook.kube.logs import Log, standard_log
 from webhook.policy.crd import GROUP, PLURAL, VERSION
 from webhook.policy.model import API_VERSION, KIND
 from webhook.policy.objects import Verdict, is_reported, status_of
@@ -49,20 +49,6 @@ MAX_EVENT_MESSAGE: Final = 1024
 """Characters of an event's message (events.k8s.io/v1's limit; the condition has it all)."""
 _REMEMBERED_EVENTS: Final = 1000
 _GONE_OR_STALE: Final = frozenset({404, 409})
-_LOGGER: Final = logging.getLogger(__name__)
-_LEVELS: Final = {"debug": 10, "info": 20, "warning": 30, "error": 40}
-
-
-class Log(Protocol):
-    """Where events go: the server's JSON log has this shape (``log(event, level, **fields)``)."""
-
-    def __call__(self, event: str, level: str = "info", **fields: Any) -> None:
-        """Record one event."""
-
-
-def standard_log(event: str, level: str = "info", **fields: Any) -> None:
-    """Log to the standard library's logging (without the server's JSON log)."""
-    _LOGGER.log(_LEVELS.get(level, logging.INFO), "%s %s", event, fields)
 
 
 def _now() -> str:
@@ -106,7 +92,7 @@ class StatusWriter:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.writes = 0
-        """Status writes done (for tests and logs)."""
+        """Status writes done, each with its event sent or given up (for tests and logs)."""
 
     def start(self) -> None:
         """Start the writing thread (once)."""
@@ -201,7 +187,6 @@ class StatusWriter:
             body,
             _request_timeout=self._timeout,
         )
-        self.writes += 1
         version = (written.get("metadata") or {}).get("resourceVersion", "")
         self._log(
             "policy-status-written",
@@ -216,6 +201,7 @@ class StatusWriter:
             self._log(
                 "policy-event-failed", "warning", policy=item.name, error=error_message(error)
             )
+        self.writes += 1  # counted once the event was sent too, so a count seen means both
 
     def _event(self, verdict: Verdict, version: str, now: str) -> None:
         item = verdict.object

@@ -150,6 +150,14 @@ class _AuditCollector(Collector):
         for result, count in sorted(status.rounds.items()):
             rounds.add_metric([result], count)
         yield rounds
+        rechecks = CounterMetricFamily(
+            f"{prefix}_namespace_rechecks",
+            "Namespaces audited again between rounds after their TrainingJobs changed, by result.",
+            labels=["result"],
+        )
+        for result, count in sorted(status.rechecks.items()):
+            rechecks.add_metric([result], count)
+        yield rechecks
 
 
 class Metrics:

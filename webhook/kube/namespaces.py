@@ -37,14 +37,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any, Final, Self
 
 from kubernetes import client
 
 from webhook.kube.client import call_json, derived_client, error_message, status_code
 from webhook.kube.logs import Log, standard_log
-from webhook.kube.watch import EventType, ListWatch
+from webhook.kube.watch import Background, EventType, ListWatch
 
 __all__ = ["CacheStats", "Log", "NamespaceLabels"]
 
@@ -81,7 +81,7 @@ class _Entry:
     """When the API server last told us (monotonic clock)."""
 
 
-class NamespaceLabels:
+class NamespaceLabels(Background):
     """A watch-backed, bounded, thread-safe cache of namespace labels (module docstring)."""
 
     def __init__(
@@ -138,17 +138,6 @@ class NamespaceLabels:
         self._lists.stop(timeout)
         self._watch_api.close()  # type: ignore[no-untyped-call]
         self._lookup_api.close()  # type: ignore[no-untyped-call]
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def running(self) -> bool:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Self
 
 from kubernetes import client
@@ -39,14 +38,14 @@ from kubernetes import client
 from webhook.kube.client import derived_client
 from webhook.kube.logs import Log, standard_log
 from webhook.kube.policy_status import StatusWriter
-from webhook.kube.watch import EventType, ListWatch
+from webhook.kube.watch import Background, EventType, ListWatch
 from webhook.policy.crd import GROUP, PLURAL, VERSION
 from webhook.policy.objects import PolicyObject, Verdict
 
 __all__ = ["PolicyWatch"]
 
 
-class PolicyWatch:
+class PolicyWatch(Background):
     """A list- and watch-backed copy of the TrainingJobPolicy objects (module docstring)."""
 
     def __init__(
@@ -106,17 +105,6 @@ class PolicyWatch:
         self._lists.stop(timeout)
         self.writer.stop(timeout)
         self._api.close()  # type: ignore[no-untyped-call]
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def synced(self) -> bool:

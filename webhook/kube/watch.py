@@ -39,6 +39,7 @@ request timeout.
 
 from __future__ import annotations
 
+import abc
 import random
 import threading
 import time
@@ -65,11 +66,34 @@ _NOT_FOUND: Final = 404
 _CHANGES: Final = ("ADDED", "MODIFIED", "DELETED")
 
 
+class Background(abc.ABC):
+    """Work on a background thread: ``start()``, ``stop()``, or ``with`` for both."""
+
+    @abc.abstractmethod
+    def start(self) -> Self:
+        """Start the thread; return self."""
+
+    @abc.abstractmethod
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread, waiting up to *timeout* seconds."""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
 class _StoppedError(Exception):
     """Raised in the background thread to end it."""
 
 
-class ListWatch(Generic[T]):
+class ListWatch(Background, Generic[T]):
     """A list and watch of one resource in a thread, feeding two callbacks (module docstring).
 
     *list_call* is the client's list method for the resource (e.g.
@@ -147,17 +171,6 @@ class ListWatch(Generic[T]):
                 # Shuts the stream's socket down, so the blocked read returns.
                 current.stop()  # type: ignore[no-untyped-call]
             thread.join(0.05)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # --- state -----------------------------------------------------------------
 

@@ -7,7 +7,7 @@ decisions is one module each:
 * :mod:`webhook.audit.report`: the non-compliant jobs and counts (``audit -o text|json``);
 * :mod:`webhook.audit.policyreport`: ``wgpolicyk8s.io/v1alpha2`` PolicyReports, one per
   namespace (``audit -o policyreport``), and what a continuous audit needs to keep them
-  current;
+  current (the API's types: :mod:`webhook.audit.wgpolicyk8s`);
 * :mod:`webhook.audit.impact`: which jobs a policy change flips (``audit --compare-to``).
 
 Where the jobs come from (a cluster's list, or manifest files) is the adapters' part:

@@ -1,8 +1,8 @@
 """``wgpolicyk8s.io/v1alpha2`` PolicyReports from an audit: one per namespace.
 
 The format Kyverno and Kubewarden write and Policy Reporter and ``kubectl get polr``
-show (kubernetes-sigs/wg-policy-prototypes, ``policy-report/apis/wgpolicyk8s.io/
-v1alpha2``). The choices, each for what a dashboard or ``kubectl`` user does with it:
+show, typed in :mod:`webhook.audit.wgpolicyk8s`. The choices, each for what a dashboard
+or ``kubectl`` user does with it:
 
 - One ``PolicyReport`` per namespace that has TrainingJobs, named
   :data:`REPORT_NAME` and labelled :data:`MANAGED_BY` ``trainingjob-guard`` (so our
@@ -38,7 +38,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, Required, TypedDict
+from typing import Any, Final
 
 import orjson
 import yaml
@@ -52,6 +52,17 @@ from webhook.audit.examine import (
     policy_of,
 )
 from webhook.audit.report import AuditReport
+from webhook.audit.wgpolicyk8s import (
+    API_VERSION,
+    KIND,
+    ObjectReference,
+    PolicyReport,
+    ReportResult,
+    ResultKind,
+    Severity,
+    Summary,
+    Timestamp,
+)
 from webhook.engine import Config
 from webhook.findings import Action, Finding
 from webhook.paths import SENSITIVE_MAPS
@@ -71,11 +82,6 @@ __all__ = [
     "render_yaml",
 ]
 
-GROUP: Final = "wgpolicyk8s.io"
-VERSION: Final = "v1alpha2"
-API_VERSION: Final = f"{GROUP}/{VERSION}"
-KIND: Final = "PolicyReport"
-PLURAL: Final = "policyreports"
 REPORT_NAME: Final = "trainingjob-guard"
 """The name of our report in each namespace."""
 MANAGED_BY: Final = "app.kubernetes.io/managed-by"
@@ -87,69 +93,12 @@ WITHHELD: Final = (
     "which a PolicyReport does not show; trainingjob-guard audit prints it"
 )
 
-ResultKind = Literal["pass", "fail", "warn", "error", "skip"]
-Severity = Literal["critical", "high", "medium", "low", "info"]
-
 RESULTS: Final[dict[Action, ResultKind]] = {
     Action.DENY: "fail",
     Action.AUDIT: "fail",
     Action.WARN: "warn",
 }
 """A finding's result for each action: audit findings are violations, only not enforced."""
-
-
-class ObjectReference(TypedDict, total=False):
-    """A ``core/v1`` ObjectReference, the fields a result's ``resources`` uses."""
-
-    apiVersion: str
-    kind: str
-    name: str
-    namespace: str
-    uid: str
-
-
-class Timestamp(TypedDict):
-    """A ``metav1.Timestamp``: seconds since the epoch, and nanoseconds."""
-
-    seconds: int
-    nanos: int
-
-
-class ReportResult(TypedDict, total=False):
-    """One ``PolicyReportResult``."""
-
-    source: str
-    policy: Required[str]
-    rule: str
-    severity: Severity
-    timestamp: Timestamp
-    result: ResultKind
-    scored: bool
-    resources: list[ObjectReference]
-    message: str
-    properties: dict[str, str]
-
-
-Summary = TypedDict("Summary", {"pass": int, "fail": int, "warn": int, "error": int, "skip": int})
-"""``PolicyReportSummary``: results by kind (``pass`` is a Python keyword)."""
-
-
-class ReportMetadata(TypedDict):
-    """What we set of a report's metadata."""
-
-    name: str
-    namespace: str
-    labels: dict[str, str]
-
-
-class PolicyReport(TypedDict):
-    """A ``wgpolicyk8s.io/v1alpha2`` ``PolicyReport`` as we write it."""
-
-    apiVersion: str
-    kind: str
-    metadata: ReportMetadata
-    results: list[ReportResult]
-    summary: Summary
 
 
 def timestamp_of(now: datetime) -> Timestamp:

@@ -50,20 +50,7 @@ def generate_ca(common_name: str = "trainingjob-guard CA", days: int = 3650) -> 
         .not_valid_before(now - BACKDATE)
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -101,11 +88,7 @@ def generate_serving(
     names, ips = _split_names(dns_names, ip_addresses)
     if not names and not ips:
         raise ValueError("a serving certificate needs at least one DNS name or IP address")
-    ca_cert = _parse_ca_cert(ca_cert_pem)
-    ca_key = _parse_ca_key(ca_key_pem)
-    if public_der(ca_key) != spki(ca_cert):
-        raise CertificateError("the CA private key does not match the CA certificate")
-
+    ca_cert, ca_key = _load_ca(ca_cert_pem, ca_key_pem)
     key = ec.generate_private_key(ec.SECP256R1())
     cn = next((n for n in names if len(n) <= CN_MAX), "trainingjob-guard")
     now = dt.datetime.now(dt.UTC)
@@ -122,26 +105,41 @@ def generate_serving(
         .not_valid_after(not_after)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(digital_signature=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(_authority_key_id(ca_cert), critical=False)
         .sign(ca_key, _hash_for(ca_key))
     )
     return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+
+def _key_usage(
+    *, digital_signature: bool = False, key_cert_sign: bool = False, crl_sign: bool = False
+) -> x509.KeyUsage:
+    """A KeyUsage extension that allows only the uses given (a CA's, or a server's)."""
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=key_cert_sign,
+        crl_sign=crl_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _load_ca(
+    cert_pem: bytes, key_pem: bytes
+) -> tuple[x509.Certificate, CertificateIssuerPrivateKeyTypes]:
+    """The CA's certificate and private key, each usable, and a pair."""
+    ca_cert = _parse_ca_cert(cert_pem)
+    ca_key = _parse_ca_key(key_pem)
+    if public_der(ca_key) != spki(ca_cert):
+        raise CertificateError("the CA private key does not match the CA certificate")
+    return ca_cert, ca_key
 
 
 def _key_pem(key: PrivateKeyTypes) -> bytes:

@@ -1,144 +1,30 @@
 """The ``trainingjob-guard`` argument parser: one small function per subcommand.
 
 :func:`build_parser` adds each subcommand of :data:`SUBCOMMANDS`, in the order
-``--help`` lists them; options several subcommands share (policies, the request,
-connections) have a function each.
+``--help`` lists them; the option groups (policies, the request, ``serve``'s
+connections, cluster and continuous audit) and the types of their values are in
+:mod:`webhook.cli.options`.
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from webhook import __version__
-from webhook.catalog import RULES
 from webhook.cli import audit as audit_command
-from webhook.cli import completion
+from webhook.cli import completion, options
 from webhook.cli.output import FORMATS, TEST_FORMATS
 from webhook.constraints.update import ACK_CONTROLLER_USER
-from webhook.findings import Action
-from webhook.server import limits
-from webhook.text import did_you_mean, suggestion
 
 if TYPE_CHECKING:  # argparse's own type: generic to type checkers only
     Sub = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
-def _rule_action(text: str) -> tuple[str, Action]:
-    rule, sep, action = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"expected RULE=ACTION, got {text!r}")
-    if rule not in RULES and "/" not in rule:
-        near = suggestion(did_you_mean(rule, sorted(RULES), limit=1))
-        raise argparse.ArgumentTypeError(f"unknown rule {rule!r}{near}")
-    try:
-        return rule, Action(action)
-    except ValueError:
-        allowed = ", ".join(a.value for a in Action)
-        message = f"action must be one of {allowed}, not {action!r}"
-        raise argparse.ArgumentTypeError(message) from None
-
-
-def _label(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, value
-
-
-def _user_name(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("expected a Kubernetes user name, got an empty one")
-    return text
-
-
-def _add_policy_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("policy")
-    group.add_argument(
-        "--policy",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="policy file or directory, or 'baseline' for the bundled baseline (repeatable); "
-        "the bundled baseline is loaded as well unless --no-baseline, as in the chart",
-    )
-    group.add_argument(
-        "--no-baseline",
-        action="store_true",
-        help="do not load the bundled baseline policy (the chart's policies.includeBaseline: "
-        "false)",
-    )
-    group.add_argument(
-        "--no-policy",
-        action="store_true",
-        help="check the SageMaker API's constraints only (no policy, not even the baseline)",
-    )
-    group.add_argument(
-        "--rule-action",
-        type=_rule_action,
-        action="append",
-        default=[],
-        metavar="RULE=ACTION",
-        help="change a rule's action (deny, warn, audit), e.g. sagemaker.instance-type=warn",
-    )
-
-
-def _add_request_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("request (what the API server would know)")
-    group.add_argument(
-        "--namespace", help="namespace to check in (default: each manifest's, else default)"
-    )
-    group.add_argument(
-        "--namespace-label",
-        type=_label,
-        action="append",
-        default=None,
-        metavar="KEY=VALUE",
-        help="a label of the namespace, for policies that select on them (repeatable)",
-    )
-    group.add_argument("--user", help="requesting user, for exemptions")
-    group.add_argument(
-        "--group",
-        action="append",
-        default=[],
-        metavar="GROUP",
-        help="a group of the requesting user, for exemptions (repeatable)",
-    )
-
-
-def _add_connection_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("connections")
-    group.add_argument(
-        "--read-timeout",
-        type=limits.positive_seconds,
-        default=limits.READ_TIMEOUT,
-        metavar="SECONDS",
-        help="time a client has for its TLS handshake and for each request, from its "
-        "first byte to its last; a slower one is disconnected (default: %(default)s, "
-        "under the webhook configuration's timeoutSeconds)",
-    )
-    group.add_argument(
-        "--keep-alive-timeout",
-        type=limits.positive_int,
-        default=limits.KEEP_ALIVE_TIMEOUT,
-        metavar="SECONDS",
-        help="time an idle connection is kept for the next request (default: %(default)s, "
-        "longer than the API server keeps an idle connection, 90 s)",
-    )
-    group.add_argument(
-        "--max-connections",
-        type=limits.positive_int,
-        default=limits.MAX_CONNECTIONS,
-        metavar="N",
-        help="connections open at once; beyond it the oldest one not being answered is "
-        "closed (default: %(default)s)",
-    )
-
-
 def _test_parser(sub: Sub) -> None:
+    """``test``: the cases of policy folders."""
     test = sub.add_parser(
         "test",
         help="run policy test folders (policy.yaml + tests/cases.yaml)",
@@ -161,6 +47,7 @@ def _test_parser(sub: Sub) -> None:
 
 
 def _serve_parser(sub: Sub) -> None:
+    """``serve``: the admission webhook."""
     serve = sub.add_parser(
         "serve",
         help="run the admission webhook (HTTPS)",
@@ -197,10 +84,10 @@ def _serve_parser(sub: Sub) -> None:
         metavar="SECONDS",
         help="how often to look for changed policy files and certificates",
     )
-    _add_connection_options(serve)
+    options.add_connection_options(serve)
     serve.add_argument(
         "--controller-user",
-        type=_user_name,
+        type=options.user_name,
         action="append",
         default=None,
         metavar="USER",
@@ -208,75 +95,9 @@ def _serve_parser(sub: Sub) -> None:
         f"{ACK_CONTROLLER_USER}); on UPDATE only its requests may fill in late-initialized "
         "spec fields, anyone else's addition of one is a spec change and checked as such",
     )
-    _add_cluster_options(serve)
-    _add_audit_options(serve)
-    _add_policy_options(serve)
-
-
-def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
-    """``serve`` in a cluster: namespace labels, policy objects, self-managed certificates."""
-    cluster = parser.add_argument_group("cluster (in-cluster config, or --kubeconfig)")
-    cluster.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster, then ~/.kube)")
-    cluster.add_argument(
-        "--namespace-labels",
-        action="store_true",
-        help="look up namespace labels in the API server (watch-backed cache) for policies "
-        "that select on them",
-    )
-    cluster.add_argument(
-        "--cluster-policies",
-        action="store_true",
-        help="also enforce the cluster's TrainingJobPolicy objects (list and watch, hot "
-        "reloaded with the policy files; each object's status says whether it is in force); "
-        "not ready until they are listed",
-    )
-    cluster.add_argument(
-        "--self-managed-certs",
-        metavar="NAMESPACE/SECRET",
-        help="keep the CA and serving certificate in this TLS Secret (created, shared by "
-        "replicas, renewed before expiry) and write them into --cert-dir",
-    )
-    cluster.add_argument(
-        "--certificate-check-interval",
-        type=float,
-        default=3600.0,
-        metavar="SECONDS",
-        help="how often a self-managed certificate is checked for renewal",
-    )
-    cluster.add_argument(
-        "--validating-webhook",
-        metavar="NAME",
-        help="ValidatingWebhookConfiguration to inject the CA into (with --self-managed-certs)",
-    )
-    cluster.add_argument(
-        "--mutating-webhook",
-        metavar="NAME",
-        help="MutatingWebhookConfiguration to inject the CA into (with --self-managed-certs)",
-    )
-
-
-def _add_audit_options(parser: argparse.ArgumentParser) -> None:
-    """``serve``'s continuous audit."""
-    audit = parser.add_argument_group("continuous audit (in-cluster config, or --kubeconfig)")
-    audit.add_argument(
-        "--audit-interval",
-        type=limits.positive_seconds,
-        metavar="SECONDS",
-        help="re-audit every TrainingJob this often, and soon after the policies change, "
-        "keeping each namespace's PolicyReport current (default: no continuous audit)",
-    )
-    audit.add_argument(
-        "--audit-lease",
-        metavar="NAMESPACE/NAME",
-        help="the coordination.k8s.io Lease that elects the one replica that audits, "
-        "when several run (default: none, this replica audits)",
-    )
-    audit.add_argument(
-        "--audit-identity",
-        default=socket.gethostname(),
-        metavar="NAME",
-        help="this replica's name in the Lease (default: the host name, a pod's name)",
-    )
+    options.add_cluster_options(serve)
+    options.add_audit_options(serve)
+    options.add_policy_options(serve)
 
 
 def _validate_parser(sub: Sub) -> None:
@@ -313,8 +134,8 @@ def _validate_parser(sub: Sub) -> None:
         "metadata.namespace (and no --namespace) that namespace-scoped policies did not "
         "apply to (cli.namespace-unset, a warning otherwise)",
     )
-    _add_policy_options(check)
-    _add_request_options(check)
+    options.add_policy_options(check)
+    options.add_request_options(check)
 
 
 def _mutate_parser(sub: Sub) -> None:
@@ -329,13 +150,13 @@ def _mutate_parser(sub: Sub) -> None:
         ),
     )
     mutate.add_argument("paths", nargs="+", metavar="PATH")
-    _add_policy_options(mutate)
-    _add_request_options(mutate)
+    options.add_policy_options(mutate)
+    options.add_request_options(mutate)
 
 
 def _audit_parser(sub: Sub) -> None:
     """``audit``: the jobs already in a cluster, or manifests."""
-    audit_command.add_parser(sub, _add_policy_options)
+    audit_command.add_parser(sub, options.add_policy_options)
 
 
 def _export_parser(sub: Sub) -> None:
@@ -366,14 +187,14 @@ def _export_parser(sub: Sub) -> None:
     )
     vap.add_argument(
         "--controller-user",
-        type=_user_name,
+        type=options.user_name,
         action="append",
         default=None,
         metavar="USER",
         help="Kubernetes user name of the ACK SageMaker controller, whose updates are not "
         f"checked (repeatable; default: {ACK_CONTROLLER_USER})",
     )
-    _add_policy_options(vap)
+    options.add_policy_options(vap)
 
 
 def _policy_parser(sub: Sub) -> None:

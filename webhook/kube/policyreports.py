@@ -26,17 +26,8 @@ from typing import Any, Final, Literal
 
 from kubernetes import client
 
-from webhook.audit.policyreport import (
-    GROUP,
-    MANAGED_BY,
-    PLURAL,
-    REPORT_NAME,
-    SOURCE,
-    VERSION,
-    PolicyReport,
-    Summary,
-    reconcile,
-)
+from webhook.audit.policyreport import MANAGED_BY, REPORT_NAME, SOURCE, reconcile
+from webhook.audit.wgpolicyk8s import GROUP, PLURAL, VERSION, PolicyReport, Summary
 from webhook.kube.client import error_message, status_code
 from webhook.kube.errors import KubeError
 

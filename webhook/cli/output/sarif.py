@@ -33,7 +33,7 @@ import orjson
 from webhook import __version__
 from webhook.catalog import RULES
 from webhook.cli.output.text import describe
-from webhook.cli.report import ObjectResult, Report, Violation
+from webhook.cli.report import InputError, ObjectResult, Report, Violation
 from webhook.findings import Action
 from webhook.policy.compiled import CompiledPolicy, CompiledRule, PolicySet
 from webhook.policy.model import Rule
@@ -223,6 +223,37 @@ def _job(result: ObjectResult) -> str:
     return f"{result.namespace or ''}/{result.name or ''}"
 
 
+def _violation_result(
+    result: ObjectResult, violation: Violation, base: str, rule_index: int
+) -> dict[str, object]:
+    """The SARIF ``result`` of one finding in a job of *result*'s file."""
+    artifact = artifact_location(result.file, base)
+    key = fingerprint(violation.rule, artifact, _job(result), violation.path)
+    return {
+        "ruleId": violation.rule,
+        "ruleIndex": rule_index,
+        "level": LEVELS[violation.action],
+        "message": _text(describe(violation.path, violation.message)),
+        "locations": [_location(artifact, violation.line, violation.column, violation.path)],
+        "partialFingerprints": {FINGERPRINT: key},
+    }
+
+
+def _input_error_result(error: InputError, base: str, rule_index: int) -> dict[str, object]:
+    """The SARIF ``result`` of an input error, under the ``input-error`` rule."""
+    artifact = artifact_location(error.file, base)
+    return {
+        "ruleId": INPUT_ERROR_RULE,
+        "ruleIndex": rule_index,
+        "level": "error",
+        "message": _text(error.message),
+        "locations": [_location(artifact, error.line, error.column)],
+        "partialFingerprints": {
+            FINGERPRINT: fingerprint(INPUT_ERROR_RULE, artifact, "", error.message)
+        },
+    }
+
+
 def render_sarif(report: Report, *, root: str | None = None) -> str:
     """Render a report as a SARIF 2.1.0 log.
 
@@ -245,36 +276,13 @@ def render_sarif(report: Report, *, root: str | None = None) -> str:
     index = {rule: position for position, rule in enumerate(ordered)}
     known = policy_rules(report.policies)
 
-    results: list[dict[str, object]] = []
-    for result, violation in located:
-        artifact = artifact_location(result.file, base)
-        key = fingerprint(violation.rule, artifact, _job(result), violation.path)
-        results.append(
-            {
-                "ruleId": violation.rule,
-                "ruleIndex": index[violation.rule],
-                "level": LEVELS[violation.action],
-                "message": _text(describe(violation.path, violation.message)),
-                "locations": [
-                    _location(artifact, violation.line, violation.column, violation.path)
-                ],
-                "partialFingerprints": {FINGERPRINT: key},
-            }
-        )
-    for error in report.errors:
-        artifact = artifact_location(error.file, base)
-        results.append(
-            {
-                "ruleId": INPUT_ERROR_RULE,
-                "ruleIndex": index[INPUT_ERROR_RULE],
-                "level": "error",
-                "message": _text(error.message),
-                "locations": [_location(artifact, error.line, error.column)],
-                "partialFingerprints": {
-                    FINGERPRINT: fingerprint(INPUT_ERROR_RULE, artifact, "", error.message)
-                },
-            }
-        )
+    results = [
+        _violation_result(result, violation, base, index[violation.rule])
+        for result, violation in located
+    ]
+    results += [
+        _input_error_result(error, base, index[INPUT_ERROR_RULE]) for error in report.errors
+    ]
 
     log = {
         "$schema": SCHEMA_URI,

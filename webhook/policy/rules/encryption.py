@@ -63,16 +63,9 @@ def role_account(role: object) -> str | None:
     return (match["account"] or None) if match else None
 
 
-def compile_rule(rule: EncryptionRule) -> Check:
-    """Compile an ``encryption`` rule into a check."""
-    if rule.region is not None and not _REGION.fullmatch(rule.region):
-        raise RuleConfigError(
-            "region", f"{show(rule.region)} is not an AWS region name such as us-east-1"
-        )
-    keys = Globs(rule.keys) if rule.keys is not None else None
-    region = rule.region
-    same_account = rule.sameAccountAsRole
-    fields = (
+def _key_fields(rule: EncryptionRule) -> tuple[_Key, _Key]:
+    """The two key fields, each required or not as *rule* says."""
+    return (
         _Key(
             OUTPUT_KEY,
             "outputDataConfig",
@@ -88,6 +81,39 @@ def compile_rule(rule: EncryptionRule) -> Check:
             rule.requireVolumeKey,
         ),
     )
+
+
+def _misplaced(
+    path: Path, value: str, account: str | None, region: str | None
+) -> Iterator[Violation]:
+    """A key ARN outside the role's *account* or outside *region* (a key id or alias: no)."""
+    arn = _KMS_ARN.fullmatch(value)
+    if arn is None:
+        return  # a key id or alias name: SageMaker resolves it in the role's account
+    if account is not None and arn["account"] != account:
+        yield Violation(
+            path,
+            f"KMS key {show(value)} is in account {arn['account'] or '(none)'}, not in "
+            f"account {account} of the job's role (spec.roleARN)",
+        )
+    if region is not None and arn["region"] != region:
+        yield Violation(
+            path,
+            f"KMS key {show(value)} is in region {arn['region'] or '(none)'}; "
+            f"keys must be in {region}",
+        )
+
+
+def compile_rule(rule: EncryptionRule) -> Check:
+    """Compile an ``encryption`` rule into a check."""
+    if rule.region is not None and not _REGION.fullmatch(rule.region):
+        raise RuleConfigError(
+            "region", f"{show(rule.region)} is not an AWS region name such as us-east-1"
+        )
+    keys = Globs(rule.keys) if rule.keys is not None else None
+    region = rule.region
+    same_account = rule.sameAccountAsRole
+    fields = _key_fields(rule)
 
     def check(subject: Subject) -> Iterator[Violation]:
         for key in fields:
@@ -114,20 +140,6 @@ def compile_rule(rule: EncryptionRule) -> Check:
                 yield Violation(
                     path, f"{show(value)} is not an allowed KMS key; allowed: {allowed}"
                 )
-            arn = _KMS_ARN.fullmatch(value)
-            if arn is None:
-                continue  # a key id or alias name: SageMaker resolves it in the role's account
-            if account is not None and arn["account"] != account:
-                yield Violation(
-                    path,
-                    f"KMS key {show(value)} is in account {arn['account'] or '(none)'}, not in "
-                    f"account {account} of the job's role (spec.roleARN)",
-                )
-            if region is not None and arn["region"] != region:
-                yield Violation(
-                    path,
-                    f"KMS key {show(value)} is in region {arn['region'] or '(none)'}; "
-                    f"keys must be in {region}",
-                )
+            yield from _misplaced(path, value, account, region)
 
     return check

@@ -36,7 +36,7 @@ from typing import Any, Final
 from webhook.paths import Path
 from webhook.policy.globs import Globs
 from webhook.policy.model import HyperParameterLimits, HyperparametersRule
-from webhook.policy.rules import Check, RuleConfigError, Violation
+from webhook.policy.rules import Check, FieldPath, RuleConfigError, Violation
 from webhook.policy.subject import Subject
 from webhook.text import did_you_mean, show, suggestion
 
@@ -47,6 +47,8 @@ LISTED: Final = 12
 _GLOB_CHARS: Final = frozenset("*?[{")
 
 Number = int | float
+_Bound = tuple[Callable[[Number], bool], str]
+"""A limit on a parsed number: whether a number meets it, and the message when not."""
 
 
 def _parse_integer(text: str) -> Number | None:
@@ -89,7 +91,7 @@ class _Limits:
     required: bool
     parse: Callable[[str], Number | None] | None
     type_name: str
-    bounds: tuple[tuple[Callable[[Number], bool], str], ...]
+    bounds: tuple[_Bound, ...]
     enum: frozenset[str] | None
     enum_message: str
     pattern: re.Pattern[str] | None
@@ -125,10 +127,27 @@ def _empty_range(limits: HyperParameterLimits) -> bool:
 
 
 def _compile_limits(key: str, limits: HyperParameterLimits) -> _Limits:
-    field: tuple[str, ...] = ("keys", key)
+    """Compile *key*'s limits; a limit no value can meet is a policy error."""
+    field: FieldPath = ("keys", key)
     parse, type_name = _PARSERS.get(limits.type, (None, "a string"))
-    numeric = limits.type in ("integer", "float")
-    bounds: list[tuple[Callable[[Number], bool], str]] = []
+    bounds = _compile_bounds(field, limits)
+    enum, enum_message = _compile_enum(field, limits, parse, type_name)
+    pattern, pattern_message = _compile_pattern(field, limits.pattern)
+    return _Limits(
+        (*_MAP, key),
+        limits.required,
+        parse,
+        type_name,
+        bounds,
+        enum,
+        enum_message,
+        pattern,
+        pattern_message,
+    )
+
+
+def _compile_bounds(field: FieldPath, limits: HyperParameterLimits) -> tuple[_Bound, ...]:
+    """``min``/``max``/``exclusiveMin``/``exclusiveMax``: each a test and its message."""
     given = {
         "min": limits.min,
         "max": limits.max,
@@ -138,7 +157,7 @@ def _compile_limits(key: str, limits: HyperParameterLimits) -> _Limits:
     for name, limit in given.items():
         if limit is None:
             continue
-        if not numeric:
+        if limits.type not in ("integer", "float"):
             raise RuleConfigError(
                 (*field, name), f"applies only to type integer or float, not {limits.type}"
             )
@@ -146,6 +165,7 @@ def _compile_limits(key: str, limits: HyperParameterLimits) -> _Limits:
             raise RuleConfigError((*field, name), "must be a finite number")
     if _empty_range(limits):
         raise RuleConfigError(field, "the lower limit is not below the upper limit: no value fits")
+    bounds: list[_Bound] = []
     if limits.min is not None:
         low_min = limits.min
         bounds.append((lambda n: n >= low_min, f"value must be at least {_number(low_min)}"))
@@ -158,63 +178,53 @@ def _compile_limits(key: str, limits: HyperParameterLimits) -> _Limits:
     if limits.exclusiveMax is not None:
         high_ex = limits.exclusiveMax
         bounds.append((lambda n: n < high_ex, f"value must be less than {_number(high_ex)}"))
+    return tuple(bounds)
 
-    enum: frozenset[str] | None = None
-    enum_message = ""
-    if limits.enum is not None:
-        if not limits.enum:
+
+def _compile_enum(
+    field: FieldPath,
+    limits: HyperParameterLimits,
+    parse: Callable[[str], Number | None] | None,
+    type_name: str,
+) -> tuple[frozenset[str] | None, str]:
+    """``enum``: the allowed values (each of the key's type) and the message, if given."""
+    if limits.enum is None:
+        return None, ""
+    if not limits.enum:
+        raise RuleConfigError((*field, "enum"), "is empty: no value fits; remove it or add values")
+    if parse is not None:
+        bad = [v for v in limits.enum if parse(v) is None]
+        if bad:
             raise RuleConfigError(
-                (*field, "enum"), "is empty: no value fits; remove it or add values"
+                (*field, "enum"), f"{show(bad[0])} is not {type_name}, the key's type"
             )
-        if parse is not None:
-            bad = [v for v in limits.enum if parse(v) is None]
-            if bad:
-                raise RuleConfigError(
-                    (*field, "enum"), f"{show(bad[0])} is not {type_name}, the key's type"
-                )
-        enum = frozenset(limits.enum)
-        if len(limits.enum) <= LISTED:
-            enum_message = f"value is not one of {', '.join(limits.enum)}"
-        else:
-            enum_message = f"value is not one of the {len(limits.enum)} values the policy allows"
+    if len(limits.enum) <= LISTED:
+        return frozenset(limits.enum), f"value is not one of {', '.join(limits.enum)}"
+    message = f"value is not one of the {len(limits.enum)} values the policy allows"
+    return frozenset(limits.enum), message
 
-    pattern: re.Pattern[str] | None = None
-    pattern_message = ""
-    if limits.pattern is not None:
-        try:
-            pattern = re.compile(limits.pattern)
-        except re.error as error:
-            raise RuleConfigError(
-                (*field, "pattern"), f"{show(limits.pattern)} is not a valid regex: {error}"
-            ) from None
-        pattern_message = f"value does not match the pattern {limits.pattern}"
 
-    return _Limits(
-        (*_MAP, key),
-        limits.required,
-        parse,
-        type_name,
-        tuple(bounds),
-        enum,
-        enum_message,
-        pattern,
-        pattern_message,
-    )
+def _compile_pattern(field: FieldPath, pattern: str | None) -> tuple[re.Pattern[str] | None, str]:
+    """``pattern``: the compiled regex and the message, if given."""
+    if pattern is None:
+        return None, ""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        raise RuleConfigError(
+            (*field, "pattern"), f"{show(pattern)} is not a valid regex: {error}"
+        ) from None
+    return compiled, f"value does not match the pattern {pattern}"
 
 
 def _literal(pattern: str) -> bool:
     return not _GLOB_CHARS.intersection(pattern)
 
 
-def compile_rule(rule: HyperparametersRule) -> Check:
-    """Compile a ``hyperparameters`` rule into a check."""
-    if rule.allowKeys == []:
-        raise RuleConfigError(
-            "allowKeys", "is empty; leave it out to allow any key, or use maxCount: 0 to allow none"
-        )
-    allow = Globs(rule.allowKeys) if rule.allowKeys is not None else None
-    deny = Globs(rule.denyKeys)
-    limits = {key: _compile_limits(key, value) for key, value in rule.keys.items()}
+def _refuse_contradictions(
+    rule: HyperparametersRule, allow: Globs | None, deny: Globs, limits: Mapping[str, _Limits]
+) -> None:
+    """Refuse limits for a key allowKeys never allows, and a required key denyKeys denies."""
     templated_allow = any("{" in pattern for pattern in rule.allowKeys or [])
     for key, compiled in limits.items():
         if allow is not None and not templated_allow and not allow.matches(key):
@@ -228,6 +238,18 @@ def compile_rule(rule: HyperparametersRule) -> Check:
                 ("keys", key, "required"),
                 f"{show(key)} is also denied by denyKeys: no job can pass",
             )
+
+
+def compile_rule(rule: HyperparametersRule) -> Check:
+    """Compile a ``hyperparameters`` rule into a check."""
+    if rule.allowKeys == []:
+        raise RuleConfigError(
+            "allowKeys", "is empty; leave it out to allow any key, or use maxCount: 0 to allow none"
+        )
+    allow = Globs(rule.allowKeys) if rule.allowKeys is not None else None
+    deny = Globs(rule.denyKeys)
+    limits = {key: _compile_limits(key, value) for key, value in rule.keys.items()}
+    _refuse_contradictions(rule, allow, deny, limits)
     required = tuple(
         (key, c.path, f"hyperparameter {show(key)} is required; missing")
         for key, c in limits.items()

@@ -136,11 +136,6 @@ def compile_rule(rule: ImagesRule) -> Check:
     registries = Globs(rule.registries) if rule.registries is not None else None
     repositories = Globs(rule.repositories) if rule.repositories is not None else None
     allowed_algorithms = Globs(rule.algorithms or ())
-    forbid_latest, require_tag, require_digest = (
-        rule.forbidLatest,
-        rule.requireTag,
-        rule.requireDigest,
-    )
 
     def allowed(globs: Globs, subject: Subject) -> str:
         return globs.describe(subject) if globs else "none"
@@ -175,28 +170,35 @@ def compile_rule(rule: ImagesRule) -> Check:
                     f"{show(image)} is repository {ref.name}, which is not allowed; "
                     f"allowed repositories: {allowed(repositories, subject)}",
                 )
-            if ref.digest is not None:
-                continue
-            if require_digest:
-                yield Violation(
-                    path,
-                    f"{show(image)} is not pinned by digest; add @sha256:<digest> so the job "
-                    "runs exactly the image that was reviewed",
-                )
-            elif ref.tag is None and (require_tag or forbid_latest):
-                yield Violation(
-                    path,
-                    f"{show(image)} has neither tag nor digest, so it resolves to latest, which "
-                    "can change under a job; pin a version tag or a digest",
-                )
-            elif ref.tag == "latest" and forbid_latest:
-                yield Violation(
-                    path,
-                    f"{show(image)} uses the tag latest, which can change under a job; "
-                    "pin a version tag or a digest",
-                )
+            if ref.digest is None:
+                unpinned = _unpinned(rule, image, ref)
+                if unpinned is not None:
+                    yield Violation(path, unpinned)
 
     return check
+
+
+def _unpinned(rule: ImagesRule, image: str, ref: ImageRef) -> str | None:
+    """The pinning message for *image*, which has no digest, if *rule* asks for more.
+
+    One message at most: when ``requireDigest`` fails, the tag checks say nothing more.
+    """
+    if rule.requireDigest:
+        return (
+            f"{show(image)} is not pinned by digest; add @sha256:<digest> so the job "
+            "runs exactly the image that was reviewed"
+        )
+    if ref.tag is None and (rule.requireTag or rule.forbidLatest):
+        return (
+            f"{show(image)} has neither tag nor digest, so it resolves to latest, which "
+            "can change under a job; pin a version tag or a digest"
+        )
+    if ref.tag == "latest" and rule.forbidLatest:
+        return (
+            f"{show(image)} uses the tag latest, which can change under a job; "
+            "pin a version tag or a digest"
+        )
+    return None
 
 
 # The grammar above for jsonschema-rs, without a port or an IPv6 registry, whose ':'

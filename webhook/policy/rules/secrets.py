@@ -66,47 +66,31 @@ every job nothing hits, and that is all. Otherwise the exact walk
 (:class:`ExactWalk`) runs over the top-level fields holding a hit or a key
 that says something, and looks closely only at those strings and keys.
 
-**Native schema** (:func:`native_schema`, :mod:`webhook.native`): built once
-from the typed model, it follows the spec's structure, so it screens every
-string once and reads no field name it need not. It refuses a string that
-the value screen matches
-(:data:`~webhook.policy.rules.credentials.NATIVE_VALUES`, built from the same
-definition of the credentials: anything not ASCII, the start of a credential
-in clear or base64-encoded, 40 characters of an AWS secret's alphabet); a map
-key or tag key that the value screen or the key screen matches
-(:data:`~webhook.policy.rules.secret_names.NATIVE_KEYS`: may name a secret),
-whatever its value; a member the model does not have, and a container where
-the model has a scalar (the screen does not look into those). Field names of
-the model never match the screens (checked when the schema is built).
-``allowKeys`` is not taken into account (stricter). Clean jobs (S3 URIs, ARNs,
-image names) pass it; a job it refuses gets the exact check.
+**Native schema** (:func:`native_schema`, :mod:`webhook.native`): the screen of
+:mod:`webhook.policy.rules.secret_screen`, built once from the typed model, refuses
+every string and every map or tag key the check could flag, and anything the model
+does not have (the screen does not look into it). ``allowKeys`` is not taken into
+account (stricter). Clean jobs (S3 URIs, ARNs, image names) pass it; a job it refuses
+gets the exact check.
 """
 
 from __future__ import annotations
 
 import bisect
-import re
-import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pydantic import BaseModel
-
-from webhook.introspect import is_model, unwrap
-from webhook.model.spec import TrainingJobSpec
 from webhook.native import Schema, on_spec
 from webhook.paths import Path
 from webhook.policy.globs import Globs
 from webhook.policy.model import SecretsRule
 from webhook.policy.rules import Check, RuleConfigError, Violation
-from webhook.policy.rules.credentials import NATIVE_VALUES, STORE_FIX, held, normal, quick_hits
-from webhook.policy.rules.secret_names import NATIVE_KEYS, key_class, key_kind
+from webhook.policy.rules.credentials import STORE_FIX, held, normal, quick_hits
+from webhook.policy.rules.secret_names import key_class, key_kind
+from webhook.policy.rules.secret_screen import SPEC_SCREEN
 from webhook.policy.subject import Subject
 from webhook.text import show
-
-# -- the check ----------------------------------------------------------------------------
-
 
 _PLAIN_KEYS: set[str] = set()
 """Keys found to name no secret and hold no credential (key names, not values)."""
@@ -328,66 +312,6 @@ def compile_rule(rule: SecretsRule) -> Check:
     return check
 
 
-# -- the native screen --------------------------------------------------------------------
-
-_VALUE_SCREEN: Final[Schema] = {"not": {"type": "string", "pattern": NATIVE_VALUES}}
-_SCALARS_OR: Final = ("string", "number", "boolean", "null")
-#: A scalar field's value (of its type or not: a string where a number belongs is still
-#: scanned by the check): screened when a string; an object or array where the model has
-#: a scalar is refused (the check would walk into it).
-_SCALAR: Final[Schema] = {"type": list(_SCALARS_OR), **_VALUE_SCREEN}
-#: Keys that may name a secret or hold a credential are refused, whatever their value.
-_KEY_SCREEN: Final = f"{NATIVE_VALUES}|{NATIVE_KEYS}"
-_TAG_KEY: Final[Schema] = {
-    "type": list(_SCALARS_OR),
-    "not": {"type": "string", "pattern": _KEY_SCREEN},
-}
-
-
-def _screen(annotation: Any) -> Schema:
-    """The screen of a value the model types as *annotation* (see :func:`native_schema`).
-
-    Structures, lists and maps must be what the model says (or null): anything else
-    there is refused rather than looked into. Structures say nothing but their members,
-    so :func:`webhook.native.conjunction` merges them with the built-in checks' own
-    (closed) structures, and one pass over the job does both.
-    """
-    kind = unwrap(annotation)
-    if is_model(kind):
-        return _struct(kind)
-    origin = typing.get_origin(kind)
-    if origin is list:
-        return {"type": ["array", "null"], "items": _screen(typing.get_args(kind)[0])}
-    if origin is dict:
-        return {
-            "type": ["object", "null"],
-            "patternProperties": {_KEY_SCREEN: {"not": {}}},
-            "additionalProperties": _screen(typing.get_args(kind)[1]),
-        }
-    return _SCALAR
-
-
-def _struct(model: type[BaseModel]) -> Schema:
-    """A structure of the model: its fields, screened; no other member (refused)."""
-    names = set(model.model_fields)
-    for name in names:  # a field name is checked by the check like any key
-        if re.search(_KEY_SCREEN, name):
-            raise AssertionError(f"{model.__name__}.{name} may name a secret: screen it")
-    tag_like = names == {"key", "value"}  # the check reads such an object as a tag
-    properties = {
-        name: _TAG_KEY if tag_like and name == "key" else _screen(info.annotation)
-        for name, info in model.model_fields.items()
-    }
-    return {"type": ["object", "null"], "properties": properties, "additionalProperties": False}
-
-
-#: The screen of a spec, built once from the typed model: every string the check could
-#: flag is refused, every key that may name a secret or hold a credential is refused
-#: (field names of the model say nothing: :func:`_struct` makes sure), and so is any
-#: member the model does not have, since the screen does not look into it.
-_SPEC_SCREEN: Final = _struct(TrainingJobSpec)
-
-
 def native_schema(rule: SecretsRule) -> Schema:
     """A job this rule finds nothing in (:mod:`webhook.native`).
 
@@ -399,4 +323,4 @@ def native_schema(rule: SecretsRule) -> Schema:
     scalar. Such a job is rare and gets the exact check.
     """
     del rule
-    return on_spec(_SPEC_SCREEN)
+    return on_spec(SPEC_SCREEN)

@@ -1,176 +1,36 @@
-"""The policy test runner: ``trainingjob-guard test DIR``.
+"""Running the cases of policy folders through :func:`webhook.engine.review`.
 
-A policy folder holds ``policy.yaml`` and ``tests/cases.yaml``; each case
-names a manifest in ``tests/`` and what the policy must decide about it::
-
-    cases:
-      - name: own bucket is fine
-        object: good-own-bucket.yaml
-        expect: allow                 # allow (no warnings) | warn | deny
-      - name: another team's bucket
-        object: bad-other-bucket.yaml
-        namespace: team-b             # default: the manifest's namespace, else "default"
-        expect: deny
-        rules: [tenancy/buckets]      # exactly the rule ids of all findings, in any order
-        paths: [spec.outputDataConfig.s3OutputPath]   # exactly their field paths
-        messageContains: outside the S3 locations
-      - name: defaults fill the KMS key
-        object: good-no-kms.yaml
-        expect: allow
-        patched: good-no-kms-patched.yaml   # the object after the defaults
-      - name: metadata-only update
-        operation: UPDATE
-        oldObject: old.yaml
-        object: new.yaml
-        userInfo: {username: alice, groups: [ml-admins]}
-        namespaceLabels: {env: prod}
-        expect: allow
-
-Cases run through :func:`webhook.engine.review` exactly as the webhook and
-``validate`` do, with the folder's policy loaded on its own. Case files are
-read as ``validate`` reads manifests (:mod:`webhook.yamlio`: the values
-kubectl sends, so ``lr: 3e-4`` is a number); each holds one document, and a
-file that cannot be read fails its case with ``file:line:column: why``.
-
-A mistake in ``cases.yaml`` (an unknown key, a wrong type) is reported as a
-policy file's is, with ``file:line:column``, the field and a did-you-mean; it
-fails its case (or, outside any case, its folder), and every other case still
-runs. ``select`` (``test -k TEXT``) runs only the cases whose name contains it.
+Each folder's policy is loaded on its own, and each case judged exactly as the webhook
+and ``validate`` judge a request. A mistake in ``cases.yaml`` (an unknown key, a wrong
+type) is reported as a policy file's is, with ``file:line:column``, the field and a
+did-you-mean; it fails its case (or, outside any case, its folder), and every other case
+still runs. ``select`` (``test -k TEXT``) runs only the cases whose name contains it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 import jsonpatch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from webhook.engine import Config, review
 from webhook.findings import Action, Decision
 from webhook.policy.load import PolicyError, PolicyLoadError, load_policies, validation_errors
-from webhook.request import Context, Operation
-from webhook.yamlio import Document, YAMLProblem, locate, parse_documents
-
-CASES_FILE = Path("tests") / "cases.yaml"
-
-
-class CaseFileError(Exception):
-    """A case file (or ``tests/cases.yaml``) that cannot be read; the message says where."""
-
-
-def read_case_file(path: Path) -> Any:
-    """The data of the single document in *path*, read as ``validate`` reads a manifest."""
-    return read_case_document(path).data
-
-
-def read_case_document(path: Path) -> Document:
-    """The single document in *path* (data and node tree, for positions)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise CaseFileError(f"{path}: not UTF-8 text: {error.reason}") from None
-    except OSError as error:
-        raise CaseFileError(f"{path}: cannot read: {error.strerror}") from None
-    problems: list[YAMLProblem] = []
-    documents = list(parse_documents(str(path), text, problems))
-    if problems:
-        raise CaseFileError("; ".join(_where(path, problem) for problem in problems))
-    if len(documents) != 1:
-        raise CaseFileError(f"{path}: holds {len(documents)} documents, not one")
-    return documents[0]
-
-
-def _read_object(path: Path) -> dict[str, Any]:
-    """The object (a mapping) a case names in *path*."""
-    data = read_case_file(path)
-    if not isinstance(data, dict):
-        raise CaseFileError(f"{path}: holds {type(data).__name__} data, not an object")
-    return data
-
-
-def _where(path: Path, problem: YAMLProblem) -> str:
-    line, column, message = problem
-    return f"{path}:{line}:{column}: {message}" if line else f"{path}: {message}"
-
-
-class UserInfo(BaseModel):
-    """The requesting user of a case."""
-
-    model_config = ConfigDict(extra="forbid")
-    username: str | None = None
-    groups: list[str] = []
-
-
-class Case(BaseModel):
-    """One test case of a policy folder."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    object: str
-    expect: Literal["allow", "warn", "deny"]
-    operation: Operation = "CREATE"
-    oldObject: str | None = None
-    namespace: str | None = None
-    namespaceLabels: dict[str, str] | None = None
-    userInfo: UserInfo = UserInfo()
-    rules: list[str] | None = None
-    paths: list[str] | None = None
-    messageContains: str | None = None
-    patched: str | None = None
-
-
-class CasesFile(BaseModel):
-    """``tests/cases.yaml``."""
-
-    model_config = ConfigDict(extra="forbid")
-    cases: list[Case]
-
-
-@dataclass(slots=True)
-class CaseResult:
-    """The outcome of one case (or of a folder that could not run)."""
-
-    folder: str
-    name: str
-    """The case's name; empty for a problem of the whole folder."""
-    problems: list[str] = field(default_factory=list)
-    file: str = ""
-    """Where to look: ``cases.yaml`` (at the case, or at the mistake), the policy file."""
-    line: int = 0
-    """1-based; 0 when unknown."""
-    column: int = 0
-    seconds: float = 0.0
-    """How long the case took to run."""
-    error: bool = False
-    """True when the case could not run (an unreadable or invalid file), not a mismatch."""
-
-    @property
-    def passed(self) -> bool:
-        """True when the policy decided as the case expects."""
-        return not self.problems
-
-
-@dataclass(slots=True)
-class Results:
-    """Every case of every folder."""
-
-    cases: list[CaseResult] = field(default_factory=list)
-    deselected: int = 0
-    """Cases left out because their name does not contain ``select``."""
-
-    @property
-    def passed(self) -> bool:
-        """True when every case passed (and there was at least one)."""
-        return bool(self.cases) and all(case.passed for case in self.cases)
-
-    @property
-    def failed(self) -> int:
-        """How many cases (and folders) failed."""
-        return sum(1 for case in self.cases if not case.passed)
+from webhook.request import Context
+from webhook.testing.cases import (
+    CASES_FILE,
+    Case,
+    CaseFileError,
+    CasesFile,
+    read_case_document,
+    read_case_object,
+)
+from webhook.testing.results import CaseResult, Results
+from webhook.yamlio import Document, locate
 
 
 def discover(paths: Sequence[str | Path]) -> list[Path]:
@@ -326,9 +186,9 @@ def _run_case(folder: Path, case: Case, config: Config) -> CaseResult:
     result = CaseResult(str(folder), case.name)
     tests = folder / "tests"
     try:
-        obj = _read_object(tests / case.object)
-        old = _read_object(tests / case.oldObject) if case.oldObject else None
-        expected_patched = _read_object(tests / case.patched) if case.patched else None
+        obj = read_case_object(tests / case.object)
+        old = read_case_object(tests / case.oldObject) if case.oldObject else None
+        expected_patched = read_case_object(tests / case.patched) if case.patched else None
     except CaseFileError as error:
         result.problems.append(f"cannot read a case file: {error}")
         result.error = True
@@ -383,27 +243,3 @@ def _summary(decision: Decision) -> str:
     )
     count = len(decision.findings)
     return f"; {count} finding{'' if count == 1 else 's'}:{lines}"
-
-
-def label(case: CaseResult) -> str:
-    """``FOLDER: NAME``, or ``FOLDER`` for a problem of the whole folder."""
-    return f"{case.folder}: {case.name}" if case.name else case.folder
-
-
-def summary(results: Results) -> str:
-    """``N passed, N failed``, then ``, N deselected`` when ``select`` left cases out."""
-    failed = results.failed
-    line = f"{len(results.cases) - failed} passed, {failed} failed"
-    return f"{line}, {results.deselected} deselected" if results.deselected else line
-
-
-def render(results: Results) -> str:
-    """Text report: one line per case, details under failures, then a summary."""
-    lines = []
-    for case in results.cases:
-        status = "PASS" if case.passed else "FAIL"
-        lines.append(f"{status} {label(case)}")
-        lines.extend(f"    {problem}" for problem in case.problems)
-    lines.append("")
-    lines.append(summary(results))
-    return "\n".join(lines) + "\n"

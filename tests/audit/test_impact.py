@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import write
-from webhook.audit.impact import Change, compare, render_json, render_text
+from webhook.audit.impact import Change, compare
+from webhook.cli.output.audit import render_impact_json, render_impact_text
 from webhook.engine import Config
 from webhook.findings import Action
 from webhook.policy.load import load_policies
@@ -131,7 +132,7 @@ def test_text_and_json(tmp_path: Path, jobs: list[dict[str, Any]]) -> None:
     before = config(tmp_path / "a", "p.yaml", "deny", '"ml.c5.*", "ml.m5.*"')
     after = config(tmp_path / "b", "p.yaml", "deny", '"ml.c5.*", "ml.p3.*"')
     impact = compare(jobs, before, after, no_labels)
-    assert render_text(impact).splitlines() == [
+    assert render_impact_text(impact).splitlines() == [
         "team-a/m5: newly denied",
         '  + deny compute/instances spec.resourceConfig.instanceType: "ml.m5.xlarge" is not an '
         "allowed instance type; allowed: ml.c5.*, ml.p3.*",
@@ -141,7 +142,7 @@ def test_text_and_json(tmp_path: Path, jobs: list[dict[str, Any]]) -> None:
         "",
         "4 TrainingJobs checked: 1 newly denied, 1 newly allowed, 0 findings changed, 2 unchanged",
     ]
-    document = json.loads(render_json(impact))
+    document = json.loads(render_impact_json(impact))
     assert document["summary"] == {
         "checked": 4,
         "newlyDenied": 1,

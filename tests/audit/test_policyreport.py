@@ -24,8 +24,8 @@ from webhook.audit.policyreport import (
     build_reports,
     carry_timestamps,
     reconcile,
-    render_yaml,
 )
+from webhook.cli.output.audit import render_policyreports
 from webhook.engine import Config
 from webhook.policy.load import baseline_policy, load_policies
 
@@ -217,7 +217,7 @@ def test_no_hyperparameter_or_environment_value_reaches_a_report(
         environment={"AWS_SECRET_ACCESS_KEY": SECRET, "DB_PASSWORD": PASSWORD},
     )
     _, [report] = build_reports([leaky], config, no_labels, now=NOW)
-    text = render_yaml([report]) + json.dumps(report)
+    text = render_policyreports([report]) + json.dumps(report)
     assert SECRET not in text
     assert PASSWORD not in text
     by_rule = {r.get("rule"): r for r in report["results"]}
@@ -247,7 +247,7 @@ def test_no_jobs_no_reports(config: Config) -> None:
     audit, reports = build_reports([], config, no_labels, now=NOW)
     assert reports == []
     assert audit.checked == 0
-    assert render_yaml(reports) == ""
+    assert render_policyreports(reports) == ""
 
 
 def test_an_unchanged_audit_writes_nothing_and_keeps_first_seen_times(
@@ -299,7 +299,7 @@ def test_yaml_is_what_kubectl_reads(
     config: Config, jobs: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     _, reports = build_reports(jobs, config, no_labels, now=NOW)
-    text = render_yaml(reports)
+    text = render_policyreports(reports)
     assert "&id" not in text  # no anchors for the shared resources lists
     assert list(yaml.safe_load_all(text)) == reports
     # kubectl itself, offline: the stream is two objects it would send.

@@ -12,16 +12,14 @@ import pytest
 from kubernetes.client import ApiClient
 
 from tests.kube.fake_apiserver import DEFAULT_RESOURCES, FakeApiServer
+from webhook.cli.output.audit import AUDIT_FORMATS, render_json, render_text
 from webhook.engine import Config
 from webhook.findings import Action
 from webhook.kube.audit import (
-    AUDIT_FORMATS,
     AuditReport,
     audit,
     list_training_jobs,
     namespace_lookup,
-    render_json,
-    render_text,
 )
 from webhook.kube.client import (
     api_client,

@@ -12,6 +12,7 @@ decisions is one module each:
 
 Where the jobs come from (a cluster's list, or manifest files) is the adapters' part:
 :mod:`webhook.kube.audit` lists them, :mod:`webhook.kube.policyreports` writes reports,
-:mod:`webhook.cli.audit` reads files. Nothing is imported here, so importing a module of
+:mod:`webhook.cli.audit` reads files, and :mod:`webhook.cli.output.audit` renders what
+the command prints. Nothing is imported here, so importing a module of
 this package never loads another one's dependencies.
 """

@@ -18,18 +18,15 @@ one at a time and only those that change are kept.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import orjson
-
 from webhook.audit.examine import Examined, NamespaceLabelLookup, examine_one, for_audit
-from webhook.audit.report import finding_line, violation
 from webhook.engine import Config
 from webhook.findings import Finding
 
-__all__ = ["IMPACT_FORMATS", "Change", "Flip", "Impact", "compare", "render_json", "render_text"]
+__all__ = ["Change", "Flip", "Impact", "compare"]
 
 
 class Change(enum.StrEnum):
@@ -119,64 +116,3 @@ def compare(
             impact.flips.append(found)
     impact.flips.sort(key=lambda f: (_ORDER[f.change], f.namespace, f.name))
     return impact
-
-
-_HEADINGS: Final = {
-    Change.NEWLY_DENIED: "newly denied",
-    Change.NEWLY_ALLOWED: "newly allowed",
-    Change.FINDINGS_CHANGED: "findings changed",
-}
-
-
-def summary_line(impact: Impact) -> str:
-    """``N TrainingJobs checked: D newly denied, A newly allowed, C ... , U unchanged``."""
-    noun = "TrainingJob" if impact.checked == 1 else "TrainingJobs"
-    counts = ", ".join(f"{impact.count(change)} {_HEADINGS[change]}" for change in Change)
-    return f"{impact.checked} {noun} checked: {counts}, {impact.unchanged} unchanged"
-
-
-def render_text(impact: Impact) -> str:
-    """For people: each changed job, ``+`` for a new finding and ``-`` for a gone one."""
-    lines: list[str] = []
-    for found in impact.flips:
-        heading = _HEADINGS[found.change]
-        if found.change is Change.FINDINGS_CHANGED:
-            heading += " (still allowed)" if found.allowed_after else " (still denied)"
-        lines.append(f"{found.namespace}/{found.name}: {heading}")
-        lines.extend(f"  + {finding_line(finding)}" for finding in found.added)
-        lines.extend(f"  - {finding_line(finding)}" for finding in found.removed)
-    if lines:
-        lines.append("")
-    lines.append(summary_line(impact))
-    return "\n".join(lines) + "\n"
-
-
-def render_json(impact: Impact) -> str:
-    """For scripts: ``results`` (the jobs that change) and ``summary`` (the counts)."""
-    document = {
-        "results": [
-            {
-                "namespace": found.namespace,
-                "name": found.name,
-                "change": found.change.value,
-                "allowedBefore": found.allowed_before,
-                "allowedAfter": found.allowed_after,
-                "added": [violation(finding) for finding in found.added],
-                "removed": [violation(finding) for finding in found.removed],
-            }
-            for found in impact.flips
-        ],
-        "summary": {
-            "checked": impact.checked,
-            **{change.value: impact.count(change) for change in Change},
-            "unchanged": impact.unchanged,
-        },
-    }
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
-
-
-IMPACT_FORMATS: Final[dict[str, Callable[[Impact], str]]] = {
-    "text": render_text,
-    "json": render_json,
-}
-"""Render function for each ``-o`` format of ``audit --compare-to``."""

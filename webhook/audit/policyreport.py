@@ -36,12 +36,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
-import yaml
 
 from webhook.audit.examine import (
     BUILTIN_POLICY,
@@ -79,7 +78,6 @@ __all__ = [
     "build_reports",
     "carry_timestamps",
     "reconcile",
-    "render_yaml",
 ]
 
 REPORT_NAME: Final = "trainingjob-guard"
@@ -369,18 +367,3 @@ def reconcile(report: PolicyReport, stored: Mapping[str, Any]) -> dict[str, Any]
         if name in metadata:
             body["metadata"][name] = metadata[name]
     return body
-
-
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    """YAML without anchors: the results of a job share their ``resources`` list."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def render_yaml(reports: Sequence[PolicyReport]) -> str:
-    """The reports as one multi-document YAML stream, as ``kubectl apply -f -`` reads it."""
-    return "".join(
-        "---\n" + yaml.dump(report, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-        for report in reports
-    )

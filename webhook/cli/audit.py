@@ -210,17 +210,21 @@ def judge(
 ) -> Judged:
     """Audit *jobs* as the flags ask: an impact preview, PolicyReports or a report."""
     if in_force is not None:
-        from webhook.audit.impact import IMPACT_FORMATS, compare  # noqa: PLC0415
+        from webhook.audit.impact import compare  # noqa: PLC0415
+        from webhook.cli.output.audit import IMPACT_FORMATS  # noqa: PLC0415
 
         impact = compare(jobs, in_force, config, labels)
         return Judged(IMPACT_FORMATS[args.output](impact), impact.exit_code)
     if args.output == "policyreport":
-        from webhook.audit.policyreport import build_reports, render_yaml  # noqa: PLC0415
-        from webhook.audit.report import summary_line  # noqa: PLC0415
+        from webhook.audit.policyreport import build_reports  # noqa: PLC0415
+        from webhook.cli.output.audit import render_policyreports, summary_line  # noqa: PLC0415
 
         report, reports = build_reports(jobs, config, labels)
-        return Judged(render_yaml(reports), report.exit_code, reports, summary_line(report))
-    from webhook.audit.report import AUDIT_FORMATS, audit  # noqa: PLC0415
+        return Judged(
+            render_policyreports(reports), report.exit_code, reports, summary_line(report)
+        )
+    from webhook.audit.report import audit  # noqa: PLC0415
+    from webhook.cli.output.audit import AUDIT_FORMATS  # noqa: PLC0415
 
     report = audit(jobs, config, labels)
     return Judged(AUDIT_FORMATS[args.output](report), report.exit_code)

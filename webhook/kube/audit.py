@@ -19,21 +19,12 @@ from typing import Any, Final
 from kubernetes import client
 
 from webhook.audit.examine import NamespaceLabelLookup
-from webhook.audit.report import (
-    AUDIT_FORMATS,
-    AuditReport,
-    AuditResult,
-    audit,
-    render_json,
-    render_text,
-    summary_line,
-)
+from webhook.audit.report import AuditReport, AuditResult, audit
 from webhook.kube.client import error_message, status_code
 from webhook.kube.errors import KubeError
 from webhook.model import API_VERSION, GROUP, KIND, VERSION
 
 __all__ = [
-    "AUDIT_FORMATS",
     "PLURAL",
     "AuditReport",
     "AuditResult",
@@ -41,9 +32,6 @@ __all__ = [
     "audit",
     "list_training_jobs",
     "namespace_lookup",
-    "render_json",
-    "render_text",
-    "summary_line",
 ]
 
 PLURAL: Final = "trainingjobs"

@@ -477,7 +477,7 @@ def gate(shape: Shape, value: str, depth: int = 0) -> str:
     """CEL: the value *value* of *shape* is within every bound of the size gate.
 
     Written as ``size(l) <= max && l.all(...)``, so that the cost estimate learns
-    each bound from it (:func:`webhook.export.cost.facts`).
+    each bound from it (:func:`webhook.export.facts.facts`).
     """
     if isinstance(shape, StringShape):
         high = shape.max if shape.max is not None else fixed_length(shape)

@@ -4,9 +4,10 @@
 from the same generated data as the Python checks, walked by :mod:`.walk`) and the
 policies' rules (:mod:`.kinds`, one module per rule kind), scoped by
 :mod:`.scope`, with their patterns in RE2 (:mod:`.regex`), messages
-(:mod:`.text`) and a static CEL cost estimate (:mod:`.cost`, over the parsed
-expressions of :mod:`.syntax`, the shapes of their values in :mod:`.values` and
-:mod:`.shapes`, the bounds their guards establish in :mod:`.facts`, and the price
-of each function in :mod:`.stdlib`). :mod:`.offline` evaluates exported policies
-as the API server would, for the tests that hold them to the webhook.
+(:mod:`.text`) and a static CEL cost estimate (:mod:`.cost`). The estimate reads
+an expression with :mod:`.syntax` (the tokens of :mod:`.lexer` into the tree of
+:mod:`.expr`), knows its values by their shapes (:mod:`.values`, :mod:`.shapes`),
+the bounds its guards establish (:mod:`.facts`) and the price of each function
+(:mod:`.stdlib`). :mod:`.offline` evaluates exported policies as the API server
+would, for the tests that hold them to the webhook.
 """

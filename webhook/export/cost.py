@@ -34,19 +34,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from webhook.export.expr import Call, Comprehension, Expr, Ident, ListLit, Literal, MapLit, Select
 from webhook.export.facts import Key, Scope, facts, key_of
 from webhook.export.stdlib import LIST_CREATE, MAP_CREATE, STANDARD, call_cost
-from webhook.export.syntax import (
-    Call,
-    Comprehension,
-    Expr,
-    Ident,
-    ListLit,
-    Literal,
-    MapLit,
-    Select,
-    parse,
-)
+from webhook.export.syntax import parse
 from webhook.export.values import (
     BOOL,
     DOUBLE,

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from webhook.export.syntax import Call, Comprehension, Expr, Ident, Literal, Select
+from webhook.export.expr import Call, Comprehension, Expr, Ident, Literal, Select
 from webhook.export.values import DYN, Shape
 
 Key = tuple[object, ...]

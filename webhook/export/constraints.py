@@ -9,8 +9,8 @@ make becomes a validation with the same rule id, at the same field:
   value over :data:`~webhook.constraints.bounds.ENUM_CHARS`), and ``metadata``'s
   labels, annotations and finalizers over the fixed bounds. As in the webhook,
   a job over a bound is denied for that alone: every other validation of every
-  exported policy holds for it (:data:`FITS`), and nothing under an oversized
-  list or map is looked into;
+  exported policy holds for it (:mod:`webhook.export.gate`), and nothing under
+  an oversized list or map is looked into;
 * ``sagemaker.required``, ``.length`` (too short), ``.enum``, ``.instance-type``,
   ``.pattern`` (Java's patterns in RE2, :func:`webhook.export.regex.java_re2`),
   ``.range``, ``.int32``, ``.list-size``, ``.map-size``, ``placeholder`` (which
@@ -23,7 +23,7 @@ A pattern RE2 cannot state is reported, not exported.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -34,7 +34,6 @@ from webhook.constraints.bounds import (
     LENGTH,
     LIST_SIZE,
     MAP_SIZE,
-    READ_METADATA,
     RULE,
     UNCHECKED,
     fixed_length,
@@ -54,15 +53,12 @@ from webhook.constraints.schema import (
 )
 from webhook.engine import DNS_SUBDOMAIN
 from webhook.export import text
+from webhook.export.gate import FITS, FITS_REF, gate, guarded, metadata_gate
 from webhook.export.model import Skipped, Validation, Variable
 from webhook.export.regex import JavaPattern, NotExportableError, java_re2
 from webhook.export.walk import Walker, display, each_entry, variable
 from webhook.model.concepts import ITEMS
 from webhook.paths import SENSITIVE_MAPS
-
-FITS: Final = "fits"
-"""The variable every exported policy has: true when the size gate finds nothing."""
-FITS_REF: Final = f"variables.{FITS}"
 
 PLACEHOLDER_RE2: Final = PLACEHOLDER.pattern
 """The webhook's placeholder regex, a search RE2 reads the same way."""
@@ -82,14 +78,6 @@ def _one_line(value: str) -> str:
 def placeholder_in(value: str) -> str:
     """CEL: *value* holds an unsubstituted template placeholder."""
     return f"{value}.matches({text.string(PLACEHOLDER_RE2)})"
-
-
-def guarded(expression: str) -> str:
-    """*expression*, or true when the size gate finds something.
-
-    The webhook then says nothing but the gate's findings.
-    """
-    return text.any_of([f"!{FITS_REF}", expression])
 
 
 def message(path: str, what: str, rule: str) -> str:
@@ -473,57 +461,6 @@ class _Exporter:
         )
 
 
-def gate(shape: Shape, value: str, depth: int = 0) -> str:
-    """CEL: the value *value* of *shape* is within every bound of the size gate.
-
-    Written as ``size(l) <= max && l.all(...)``, so that the cost estimate learns
-    each bound from it (:func:`webhook.export.facts.facts`).
-    """
-    if isinstance(shape, StringShape):
-        high = shape.max if shape.max is not None else fixed_length(shape)
-        return f"size({value}) <= {high}"
-    if isinstance(shape, StructShape):
-        return text.all_of(
-            text.implies(f"has({value}.{name})", gate(member.shape, f"{value}.{name}", depth))
-            for name, member in shape.members.items()
-        )
-    if isinstance(shape, ListShape):
-        high = shape.max if shape.max is not None else ENTRIES
-        name = variable(depth)
-        inner = gate(shape.member, name, depth + 1)
-        items = text.TRUE if inner == text.TRUE else f"{value}.all({name}, {inner})"
-        return text.all_of([f"size({value}) <= {high}", items])
-    if isinstance(shape, MapShape):
-        high = shape.max if shape.max is not None else ENTRIES
-        name = variable(depth)
-        key_high = shape.key.max if shape.key.max is not None else CHARS
-        inner = text.all_of(
-            [f"size({name}) <= {key_high}", gate(shape.value, f"{value}[{name}]", depth + 1)]
-        )
-        return text.all_of([f"size({value}) <= {high}", f"{value}.all({name}, {inner})"])
-    return text.TRUE
-
-
-def _metadata_gate(base: str = "object") -> Iterator[tuple[str, str, str]]:
-    """The fixed bounds of the members of ``metadata`` checks read: (path, check, what)."""
-    meta = f"{base}.metadata"
-    for name in READ_METADATA:
-        field = f"{meta}.{name}"
-        if name in ("labels", "annotations"):
-            check = (
-                f"size({field}) <= {ENTRIES} && "
-                f"{field}.all(x0, size(x0) <= {CHARS} && size({field}[x0]) <= {CHARS})"
-            )
-            what = f"has more than {ENTRIES} entries or one longer than {CHARS} characters"
-        elif name == "finalizers":
-            check = f"size({field}) <= {ENTRIES} && {field}.all(x0, size(x0) <= {CHARS})"
-            what = f"has more than {ENTRIES} items or one longer than {CHARS} characters"
-        else:
-            check = f"size({field}) <= {CHARS}"
-            what = f"is longer than {CHARS} characters"
-        yield f"metadata.{name}", text.implies(f"has({field})", check), what
-
-
 @dataclass(frozen=True, slots=True)
 class ConstraintsExport:
     """The validations of SageMaker's constraints and the size gate's variable."""
@@ -538,7 +475,7 @@ def export_constraints(constraints: Constraints) -> ConstraintsExport:
     exporter = _Exporter(constraints)
     exporter.run()
     bounds = [text.implies("has(object.spec)", gate(constraints.root, "object.spec"))]
-    for path, check, what in _metadata_gate():
+    for path, check, what in metadata_gate():
         exporter.add(RULE, path, check, what, gate=True)
         bounds.append(check)
     fits = Variable(FITS, text.all_of(bounds))

@@ -15,7 +15,7 @@ make becomes a validation with the same rule id, at the same field:
   ``.pattern`` (Java's patterns in RE2, :func:`webhook.export.regex.java_re2`),
   ``.range``, ``.int32``, ``.list-size``, ``.map-size``, ``placeholder`` (which
   stands in for the others on the same string, as in the walk), ``k8s.name``,
-  and the four cross-field rules.
+  and the four cross-field rules (:mod:`webhook.export.cross_field`).
 
 A pattern RE2 cannot state is reported, not exported.
 """
@@ -53,6 +53,7 @@ from webhook.constraints.schema import (
 )
 from webhook.engine import DNS_SUBDOMAIN
 from webhook.export import text
+from webhook.export.cross_field import cross_field
 from webhook.export.gate import FITS, FITS_REF, gate, guarded, metadata_gate
 from webhook.export.model import Skipped, Validation, Variable
 from webhook.export.regex import JavaPattern, NotExportableError, java_re2
@@ -115,7 +116,8 @@ class _Exporter:
 
     def run(self) -> None:
         self.structure((), self.constraints.root)
-        self.cross_field()
+        for check in cross_field(self.walker):
+            self.add(*check)
         self.name()
 
     def structure(self, pattern: tuple[str, ...], shape: StructShape) -> None:
@@ -366,69 +368,7 @@ class _Exporter:
             value_site,
         )
 
-    # -- the rules the model cannot state ------------------------------------------------
-
-    def cross_field(self) -> None:
-        spec = "object.spec"
-        stop = f"{spec}.stoppingCondition"
-        wait = f"{stop}.maxWaitTimeInSeconds"
-        runtime = f"{stop}.maxRuntimeInSeconds"
-        spot = f"{spec}.enableManagedSpotTraining"
-        path = "spec.stoppingCondition.maxWaitTimeInSeconds"
-        has_wait = text.all_of([f"has({spec})", f"has({stop})", f"has({wait})"])
-        self.add(
-            "sagemaker.spot-max-wait",
-            path,
-            text.implies(has_wait, f"has({spot}) && {spot} == true"),
-            "maxWaitTimeInSeconds is only allowed with enableManagedSpotTraining: true",
-        )
-        self.add(
-            "sagemaker.spot-max-wait",
-            path,
-            text.implies(text.all_of([has_wait, f"has({runtime})"]), f"{wait} >= {runtime}"),
-            "less than maxRuntimeInSeconds; maxWaitTimeInSeconds must be equal to or greater",
-        )
-        config = f"{spec}.resourceConfig"
-        groups = f"{config}.instanceGroups"
-        has_config = text.all_of([f"has({spec})", f"has({config})"])
-        with_groups = f"has({groups}) && size({groups}) > 0"
-        for name in ("instanceType", "instanceCount"):
-            self.add(
-                "sagemaker.instance-groups",
-                f"spec.resourceConfig.{name}",
-                text.implies(text.all_of([has_config, with_groups]), f"!has({config}.{name})"),
-                f"{name} cannot be set together with instanceGroups",
-            )
-        self.add(
-            "sagemaker.instance-groups",
-            "spec.resourceConfig.instanceType",
-            text.implies(has_config, text.any_of([with_groups, f"has({config}.instanceType)"])),
-            "resourceConfig needs instanceType (with instanceCount) or instanceGroups",
-        )
-        algorithm = f"{spec}.algorithmSpecification"
-        has_algorithm = text.all_of([f"has({spec})", f"has({algorithm})"])
-        image, name = f"has({algorithm}.trainingImage)", f"has({algorithm}.algorithmName)"
-        self.add(
-            "sagemaker.image-or-algorithm",
-            "spec.algorithmSpecification.algorithmName",
-            text.implies(has_algorithm, f"!({image} && {name})"),
-            "algorithmName and trainingImage are mutually exclusive; keep one of them",
-        )
-        self.add(
-            "sagemaker.image-or-algorithm",
-            "spec.algorithmSpecification.trainingImage",
-            text.implies(has_algorithm, f"{image} || {name}"),
-            "set trainingImage (an ECR image URI) or algorithmName; neither is set",
-        )
-        self.add(
-            "sagemaker.data-source",
-            "spec.inputDataConfig[*].dataSource",
-            self.walker.at(
-                ("inputDataConfig", ITEMS, "dataSource"),
-                lambda v: f"has({v}.s3DataSource) || has({v}.fileSystemDataSource)",
-            ),
-            "dataSource needs s3DataSource or fileSystemDataSource; neither is set",
-        )
+    # -- the object's name -------------------------------------------------------------
 
     def name(self) -> None:
         meta = "object.metadata"

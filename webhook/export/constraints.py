@@ -57,7 +57,7 @@ from webhook.export.cross_field import cross_field
 from webhook.export.gate import FITS, FITS_REF, gate, guarded, metadata_gate
 from webhook.export.model import Skipped, Validation, Variable
 from webhook.export.regex import JavaPattern, NotExportableError, java_re2
-from webhook.export.walk import Walker, display, each_entry, variable
+from webhook.export.walk import Check, Walker, display, each_entry, variable
 from webhook.model.concepts import ITEMS
 from webhook.paths import SENSITIVE_MAPS
 
@@ -84,6 +84,22 @@ def placeholder_in(value: str) -> str:
 def message(path: str, what: str, rule: str) -> str:
     """A CEL string literal in the webhook's notation: ``path: what [rule]``."""
     return text.string(f"{path}: {what} [{rule}]")
+
+
+def _unless_reported(body: Check, high: int, *, placeholder: bool) -> Check:
+    """*body*, or true where the size gate or the placeholder check reports the value.
+
+    ``size(v) > high`` is never true under the gate, but it bounds the cost estimate.
+    """
+
+    def check(v: str) -> str:
+        parts = [f"size({v}) > {high}"]
+        if placeholder:
+            parts.append(placeholder_in(v))
+        parts.append(body(v))
+        return text.any_of(parts)
+
+    return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +167,10 @@ class _Exporter:
         path = display(site.pattern)
         self.strings(path, shape, lambda check: self.walker.at(site.pattern, check), site)
 
-    def strings(self, path: str, shape: StringShape, where: object, site: _Site) -> None:
+    def strings(
+        self, path: str, shape: StringShape, where: Callable[[Check], str], site: _Site
+    ) -> None:
         """Every check of one string field (*where* wraps a check of the value)."""
-        assert callable(where)
         high = shape.max if shape.max is not None else fixed_length(shape)
         low = shape.min or 0
         over_rule = LENGTH if shape.max is not None else RULE
@@ -167,16 +184,8 @@ class _Exporter:
         )
         placeholder = not site.free
 
-        def test(body: Callable[[str], str]) -> Callable[[str], str]:
-            def check(v: str) -> str:
-                # Never true under the gate, but it bounds the cost estimate.
-                parts = [f"size({v}) > {high}"]
-                if placeholder:
-                    parts.append(placeholder_in(v))
-                parts.append(body(v))
-                return text.any_of(parts)
-
-            return check
+        def test(body: Check) -> str:
+            return where(_unless_reported(body, high, placeholder=placeholder))
 
         if placeholder:
             self.add(
@@ -190,52 +199,53 @@ class _Exporter:
             self.add(
                 LENGTH,
                 path,
-                where(test(lambda v: f"size({v}) >= {low}")),
+                test(lambda v: f"size({v}) >= {low}"),
                 f"shorter than the {low} character{'s' if low > 1 else ''} SageMaker requires",
             )
         if shape.enum:
-            rule = "sagemaker.instance-type" if shape.instance_types else "sagemaker.enum"
-            longest = max(len(value) for value in shape.enum)
-            allowed = (
-                f"one of {', '.join(shape.enum)}"
-                if len(shape.enum) <= constraint_messages.LISTED
-                else f"one of the {len(shape.enum)} values SageMaker allows "
-                f"({self.constraints.source})"
-            )
-            self.add(
-                rule,
-                path,
-                where(
-                    test(lambda v: f"(size({v}) <= {longest} && {v} in {text.strings(shape.enum)})")
-                ),
-                f"not {allowed}",
-            )
+            self.enum(path, shape, test)
         elif shape.pattern is not None:
-            if one_line(shape.pattern, low):
+            self.pattern(path, shape, shape.pattern, test, low)
 
-                def body(v: str) -> str:
-                    return f"!{v}.matches({text.string(_LINE_BREAK_RE2)})"
+    def enum(self, path: str, shape: StringShape, test: Callable[[Check], str]) -> None:
+        """``sagemaker.enum`` (``.instance-type``): the value is one SageMaker allows."""
+        rule = "sagemaker.instance-type" if shape.instance_types else "sagemaker.enum"
+        longest = max(len(value) for value in shape.enum)
+        allowed = (
+            f"one of {', '.join(shape.enum)}"
+            if len(shape.enum) <= constraint_messages.LISTED
+            else f"one of the {len(shape.enum)} values SageMaker allows ({self.constraints.source})"
+        )
+        self.add(
+            rule,
+            path,
+            test(lambda v: f"(size({v}) <= {longest} && {v} in {text.strings(shape.enum)})"),
+            f"not {allowed}",
+        )
 
-                what = "holds a line break; SageMaker takes none here"
-            else:
-                try:
-                    java = java_re2(shape.pattern)
-                except NotExportableError as error:
-                    self.skipped.append(Skipped("sagemaker.pattern", f"{path}: {error}"))
-                    return
-                body = functools.partial(JavaPattern.holds, java)
-                hint = constraint_messages.PATTERN_HINTS.get(shape.name)
-                what = f"is not {hint}" if hint else f"does not match {shape.pattern}"
-            self.add(
-                "sagemaker.pattern",
-                path,
-                where(
-                    test(
-                        lambda v: text.any_of([f"size({v}) < {low}", body(v)] if low else [body(v)])
-                    )
-                ),
-                what,
-            )
+    def pattern(
+        self, path: str, shape: StringShape, pattern: str, test: Callable[[Check], str], low: int
+    ) -> None:
+        """``sagemaker.pattern``: the value matches *pattern*; skipped where RE2 cannot say it."""
+        body: Check
+        if one_line(pattern, low):
+            body = _one_line
+            what = "holds a line break; SageMaker takes none here"
+        else:
+            try:
+                java = java_re2(pattern)
+            except NotExportableError as error:
+                self.skipped.append(Skipped("sagemaker.pattern", f"{path}: {error}"))
+                return
+            body = functools.partial(JavaPattern.holds, java)
+            hint = constraint_messages.PATTERN_HINTS.get(shape.name)
+            what = f"is not {hint}" if hint else f"does not match {pattern}"
+        self.add(
+            "sagemaker.pattern",
+            path,
+            test(lambda v: text.any_of([f"size({v}) < {low}", body(v)] if low else [body(v)])),
+            what,
+        )
 
     def integer(self, site: _Site, shape: IntShape) -> None:
         path = display(site.pattern)
@@ -332,32 +342,7 @@ class _Exporter:
                 + ("s" if key_low > 1 else ""),
             )
         if key.pattern is not None:
-            if one_line(key.pattern, key_low):
-
-                def key_body(k: str) -> str:
-                    return f"!{k}.matches({text.string(_LINE_BREAK_RE2)})"
-
-                what = "has a key with a line break; SageMaker takes none"
-            else:
-                key_body = functools.partial(JavaPattern.holds, java_re2(key.pattern))
-                hint = constraint_messages.PATTERN_HINTS.get(key.name)
-                what = (
-                    f"has a key that is not {hint}"
-                    if hint
-                    else (f"has a key that does not match {key.pattern}")
-                )
-            self.add(
-                "sagemaker.pattern",
-                f"{path}[*]",
-                entries(
-                    lambda k, _: text.any_of(
-                        [f"size({k}) > {key_high}"]
-                        + ([f"size({k}) < {key_low}"] if key_low else [])
-                        + [key_body(k)]
-                    )
-                ),
-                what,
-            )
+            self.key_pattern(path, key, key.pattern, entries)
         # Values: free text (no placeholder check), never shown.
         assert isinstance(value, StringShape)
         value_site = _Site(site.pattern, value, free=True, sensitive=sensitive)
@@ -366,6 +351,35 @@ class _Exporter:
             value,
             lambda check: entries(lambda k, v: text.any_of([f"size({k}) > {key_high}", check(v)])),
             value_site,
+        )
+
+    def key_pattern(
+        self, path: str, key: StringShape, pattern: str, entries: Callable[[object], str]
+    ) -> None:
+        """``sagemaker.pattern`` of a map's keys (*entries* wraps a check of each entry)."""
+        high = key.max if key.max is not None else CHARS
+        low = key.min or 0
+        body: Check
+        if one_line(pattern, low):
+            body = _one_line
+            what = "has a key with a line break; SageMaker takes none"
+        else:
+            body = functools.partial(JavaPattern.holds, java_re2(pattern))
+            hint = constraint_messages.PATTERN_HINTS.get(key.name)
+            what = (
+                f"has a key that is not {hint}"
+                if hint
+                else f"has a key that does not match {pattern}"
+            )
+        self.add(
+            "sagemaker.pattern",
+            f"{path}[*]",
+            entries(
+                lambda k, _: text.any_of(
+                    [f"size({k}) > {high}"] + ([f"size({k}) < {low}"] if low else []) + [body(k)]
+                )
+            ),
+            what,
         )
 
     # -- the object's name -------------------------------------------------------------

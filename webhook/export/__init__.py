@@ -1,8 +1,9 @@
 """The checks as ValidatingAdmissionPolicy (``trainingjob-guard export vap``), without I/O.
 
 :mod:`.vap` assembles the objects: SageMaker's constraints (:mod:`.constraints`,
-from the same generated data as the Python checks, walked by :mod:`.walk`) and the
-policies' rules (:mod:`.kinds`, one module per rule kind), scoped by
+from the same generated data as the Python checks, walked by :mod:`.walk`, with
+the size gate in :mod:`.gate` and the cross-field rules in :mod:`.cross_field`)
+and the policies' rules (:mod:`.kinds`, one module per rule kind), scoped by
 :mod:`.scope`, with their patterns in RE2 (:mod:`.regex`, written out by
 :mod:`.re2`), messages (:mod:`.text`) and a static CEL cost estimate
 (:mod:`.cost`). The estimate reads an expression with :mod:`.syntax` (the tokens

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from webhook.export.cost import (
-    BOOL,
-    PER_CALL_LIMIT,
-    UNBOUNDED,
-    CostError,
-    Environment,
-    listing,
-    record,
-    text,
-)
+from webhook.export.cost import PER_CALL_LIMIT, CostError, Environment
 from webhook.export.shapes import environment
 from webhook.export.syntax import CelSyntaxError
+from webhook.export.values import BOOL, UNBOUNDED, listing, record, text
 
 ENV = Environment(
     {

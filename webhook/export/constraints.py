@@ -9,13 +9,13 @@ make becomes a validation with the same rule id, at the same field:
   value over :data:`~webhook.constraints.bounds.ENUM_CHARS`), and ``metadata``'s
   labels, annotations and finalizers over the fixed bounds. As in the webhook,
   a job over a bound is denied for that alone: every other validation of every
-  exported policy holds for it (:data:`FITS`), and nothing under an oversized
-  list or map is looked into;
+  exported policy holds for it (:mod:`webhook.export.gate`), and nothing under
+  an oversized list or map is looked into;
 * ``sagemaker.required``, ``.length`` (too short), ``.enum``, ``.instance-type``,
   ``.pattern`` (Java's patterns in RE2, :func:`webhook.export.regex.java_re2`),
   ``.range``, ``.int32``, ``.list-size``, ``.map-size``, ``placeholder`` (which
   stands in for the others on the same string, as in the walk), ``k8s.name``,
-  and the four cross-field rules.
+  and the four cross-field rules (:mod:`webhook.export.cross_field`).
 
 A pattern RE2 cannot state is reported, not exported.
 """
@@ -23,7 +23,7 @@ A pattern RE2 cannot state is reported, not exported.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -34,7 +34,6 @@ from webhook.constraints.bounds import (
     LENGTH,
     LIST_SIZE,
     MAP_SIZE,
-    READ_METADATA,
     RULE,
     UNCHECKED,
     fixed_length,
@@ -54,15 +53,13 @@ from webhook.constraints.schema import (
 )
 from webhook.engine import DNS_SUBDOMAIN
 from webhook.export import text
+from webhook.export.cross_field import cross_field
+from webhook.export.gate import FITS, FITS_REF, gate, guarded, metadata_gate
 from webhook.export.model import Skipped, Validation, Variable
 from webhook.export.regex import JavaPattern, NotExportableError, java_re2
-from webhook.export.walk import Walker, display, each_entry, variable
+from webhook.export.walk import Check, Walker, display, each_entry, variable
 from webhook.model.concepts import ITEMS
 from webhook.paths import SENSITIVE_MAPS
-
-FITS: Final = "fits"
-"""The variable every exported policy has: true when the size gate finds nothing."""
-FITS_REF: Final = f"variables.{FITS}"
 
 PLACEHOLDER_RE2: Final = PLACEHOLDER.pattern
 """The webhook's placeholder regex, a search RE2 reads the same way."""
@@ -84,17 +81,25 @@ def placeholder_in(value: str) -> str:
     return f"{value}.matches({text.string(PLACEHOLDER_RE2)})"
 
 
-def guarded(expression: str) -> str:
-    """*expression*, or true when the size gate finds something.
-
-    The webhook then says nothing but the gate's findings.
-    """
-    return text.any_of([f"!{FITS_REF}", expression])
-
-
 def message(path: str, what: str, rule: str) -> str:
     """A CEL string literal in the webhook's notation: ``path: what [rule]``."""
     return text.string(f"{path}: {what} [{rule}]")
+
+
+def _unless_reported(body: Check, high: int, *, placeholder: bool) -> Check:
+    """*body*, or true where the size gate or the placeholder check reports the value.
+
+    ``size(v) > high`` is never true under the gate, but it bounds the cost estimate.
+    """
+
+    def check(v: str) -> str:
+        parts = [f"size({v}) > {high}"]
+        if placeholder:
+            parts.append(placeholder_in(v))
+        parts.append(body(v))
+        return text.any_of(parts)
+
+    return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +132,8 @@ class _Exporter:
 
     def run(self) -> None:
         self.structure((), self.constraints.root)
-        self.cross_field()
+        for check in cross_field(self.walker):
+            self.add(*check)
         self.name()
 
     def structure(self, pattern: tuple[str, ...], shape: StructShape) -> None:
@@ -161,9 +167,10 @@ class _Exporter:
         path = display(site.pattern)
         self.strings(path, shape, lambda check: self.walker.at(site.pattern, check), site)
 
-    def strings(self, path: str, shape: StringShape, where: object, site: _Site) -> None:
+    def strings(
+        self, path: str, shape: StringShape, where: Callable[[Check], str], site: _Site
+    ) -> None:
         """Every check of one string field (*where* wraps a check of the value)."""
-        assert callable(where)
         high = shape.max if shape.max is not None else fixed_length(shape)
         low = shape.min or 0
         over_rule = LENGTH if shape.max is not None else RULE
@@ -177,16 +184,8 @@ class _Exporter:
         )
         placeholder = not site.free
 
-        def test(body: Callable[[str], str]) -> Callable[[str], str]:
-            def check(v: str) -> str:
-                # Never true under the gate, but it bounds the cost estimate.
-                parts = [f"size({v}) > {high}"]
-                if placeholder:
-                    parts.append(placeholder_in(v))
-                parts.append(body(v))
-                return text.any_of(parts)
-
-            return check
+        def test(body: Check) -> str:
+            return where(_unless_reported(body, high, placeholder=placeholder))
 
         if placeholder:
             self.add(
@@ -200,52 +199,53 @@ class _Exporter:
             self.add(
                 LENGTH,
                 path,
-                where(test(lambda v: f"size({v}) >= {low}")),
+                test(lambda v: f"size({v}) >= {low}"),
                 f"shorter than the {low} character{'s' if low > 1 else ''} SageMaker requires",
             )
         if shape.enum:
-            rule = "sagemaker.instance-type" if shape.instance_types else "sagemaker.enum"
-            longest = max(len(value) for value in shape.enum)
-            allowed = (
-                f"one of {', '.join(shape.enum)}"
-                if len(shape.enum) <= constraint_messages.LISTED
-                else f"one of the {len(shape.enum)} values SageMaker allows "
-                f"({self.constraints.source})"
-            )
-            self.add(
-                rule,
-                path,
-                where(
-                    test(lambda v: f"(size({v}) <= {longest} && {v} in {text.strings(shape.enum)})")
-                ),
-                f"not {allowed}",
-            )
+            self.enum(path, shape, test)
         elif shape.pattern is not None:
-            if one_line(shape.pattern, low):
+            self.pattern(path, shape, shape.pattern, test, low)
 
-                def body(v: str) -> str:
-                    return f"!{v}.matches({text.string(_LINE_BREAK_RE2)})"
+    def enum(self, path: str, shape: StringShape, test: Callable[[Check], str]) -> None:
+        """``sagemaker.enum`` (``.instance-type``): the value is one SageMaker allows."""
+        rule = "sagemaker.instance-type" if shape.instance_types else "sagemaker.enum"
+        longest = max(len(value) for value in shape.enum)
+        allowed = (
+            f"one of {', '.join(shape.enum)}"
+            if len(shape.enum) <= constraint_messages.LISTED
+            else f"one of the {len(shape.enum)} values SageMaker allows ({self.constraints.source})"
+        )
+        self.add(
+            rule,
+            path,
+            test(lambda v: f"(size({v}) <= {longest} && {v} in {text.strings(shape.enum)})"),
+            f"not {allowed}",
+        )
 
-                what = "holds a line break; SageMaker takes none here"
-            else:
-                try:
-                    java = java_re2(shape.pattern)
-                except NotExportableError as error:
-                    self.skipped.append(Skipped("sagemaker.pattern", f"{path}: {error}"))
-                    return
-                body = functools.partial(JavaPattern.holds, java)
-                hint = constraint_messages.PATTERN_HINTS.get(shape.name)
-                what = f"is not {hint}" if hint else f"does not match {shape.pattern}"
-            self.add(
-                "sagemaker.pattern",
-                path,
-                where(
-                    test(
-                        lambda v: text.any_of([f"size({v}) < {low}", body(v)] if low else [body(v)])
-                    )
-                ),
-                what,
-            )
+    def pattern(
+        self, path: str, shape: StringShape, pattern: str, test: Callable[[Check], str], low: int
+    ) -> None:
+        """``sagemaker.pattern``: the value matches *pattern*; skipped where RE2 cannot say it."""
+        body: Check
+        if one_line(pattern, low):
+            body = _one_line
+            what = "holds a line break; SageMaker takes none here"
+        else:
+            try:
+                java = java_re2(pattern)
+            except NotExportableError as error:
+                self.skipped.append(Skipped("sagemaker.pattern", f"{path}: {error}"))
+                return
+            body = functools.partial(JavaPattern.holds, java)
+            hint = constraint_messages.PATTERN_HINTS.get(shape.name)
+            what = f"is not {hint}" if hint else f"does not match {pattern}"
+        self.add(
+            "sagemaker.pattern",
+            path,
+            test(lambda v: text.any_of([f"size({v}) < {low}", body(v)] if low else [body(v)])),
+            what,
+        )
 
     def integer(self, site: _Site, shape: IntShape) -> None:
         path = display(site.pattern)
@@ -342,32 +342,7 @@ class _Exporter:
                 + ("s" if key_low > 1 else ""),
             )
         if key.pattern is not None:
-            if one_line(key.pattern, key_low):
-
-                def key_body(k: str) -> str:
-                    return f"!{k}.matches({text.string(_LINE_BREAK_RE2)})"
-
-                what = "has a key with a line break; SageMaker takes none"
-            else:
-                key_body = functools.partial(JavaPattern.holds, java_re2(key.pattern))
-                hint = constraint_messages.PATTERN_HINTS.get(key.name)
-                what = (
-                    f"has a key that is not {hint}"
-                    if hint
-                    else (f"has a key that does not match {key.pattern}")
-                )
-            self.add(
-                "sagemaker.pattern",
-                f"{path}[*]",
-                entries(
-                    lambda k, _: text.any_of(
-                        [f"size({k}) > {key_high}"]
-                        + ([f"size({k}) < {key_low}"] if key_low else [])
-                        + [key_body(k)]
-                    )
-                ),
-                what,
-            )
+            self.key_pattern(path, key, key.pattern, entries)
         # Values: free text (no placeholder check), never shown.
         assert isinstance(value, StringShape)
         value_site = _Site(site.pattern, value, free=True, sensitive=sensitive)
@@ -378,69 +353,36 @@ class _Exporter:
             value_site,
         )
 
-    # -- the rules the model cannot state ------------------------------------------------
-
-    def cross_field(self) -> None:
-        spec = "object.spec"
-        stop = f"{spec}.stoppingCondition"
-        wait = f"{stop}.maxWaitTimeInSeconds"
-        runtime = f"{stop}.maxRuntimeInSeconds"
-        spot = f"{spec}.enableManagedSpotTraining"
-        path = "spec.stoppingCondition.maxWaitTimeInSeconds"
-        has_wait = text.all_of([f"has({spec})", f"has({stop})", f"has({wait})"])
-        self.add(
-            "sagemaker.spot-max-wait",
-            path,
-            text.implies(has_wait, f"has({spot}) && {spot} == true"),
-            "maxWaitTimeInSeconds is only allowed with enableManagedSpotTraining: true",
-        )
-        self.add(
-            "sagemaker.spot-max-wait",
-            path,
-            text.implies(text.all_of([has_wait, f"has({runtime})"]), f"{wait} >= {runtime}"),
-            "less than maxRuntimeInSeconds; maxWaitTimeInSeconds must be equal to or greater",
-        )
-        config = f"{spec}.resourceConfig"
-        groups = f"{config}.instanceGroups"
-        has_config = text.all_of([f"has({spec})", f"has({config})"])
-        with_groups = f"has({groups}) && size({groups}) > 0"
-        for name in ("instanceType", "instanceCount"):
-            self.add(
-                "sagemaker.instance-groups",
-                f"spec.resourceConfig.{name}",
-                text.implies(text.all_of([has_config, with_groups]), f"!has({config}.{name})"),
-                f"{name} cannot be set together with instanceGroups",
+    def key_pattern(
+        self, path: str, key: StringShape, pattern: str, entries: Callable[[object], str]
+    ) -> None:
+        """``sagemaker.pattern`` of a map's keys (*entries* wraps a check of each entry)."""
+        high = key.max if key.max is not None else CHARS
+        low = key.min or 0
+        body: Check
+        if one_line(pattern, low):
+            body = _one_line
+            what = "has a key with a line break; SageMaker takes none"
+        else:
+            body = functools.partial(JavaPattern.holds, java_re2(pattern))
+            hint = constraint_messages.PATTERN_HINTS.get(key.name)
+            what = (
+                f"has a key that is not {hint}"
+                if hint
+                else f"has a key that does not match {pattern}"
             )
         self.add(
-            "sagemaker.instance-groups",
-            "spec.resourceConfig.instanceType",
-            text.implies(has_config, text.any_of([with_groups, f"has({config}.instanceType)"])),
-            "resourceConfig needs instanceType (with instanceCount) or instanceGroups",
-        )
-        algorithm = f"{spec}.algorithmSpecification"
-        has_algorithm = text.all_of([f"has({spec})", f"has({algorithm})"])
-        image, name = f"has({algorithm}.trainingImage)", f"has({algorithm}.algorithmName)"
-        self.add(
-            "sagemaker.image-or-algorithm",
-            "spec.algorithmSpecification.algorithmName",
-            text.implies(has_algorithm, f"!({image} && {name})"),
-            "algorithmName and trainingImage are mutually exclusive; keep one of them",
-        )
-        self.add(
-            "sagemaker.image-or-algorithm",
-            "spec.algorithmSpecification.trainingImage",
-            text.implies(has_algorithm, f"{image} || {name}"),
-            "set trainingImage (an ECR image URI) or algorithmName; neither is set",
-        )
-        self.add(
-            "sagemaker.data-source",
-            "spec.inputDataConfig[*].dataSource",
-            self.walker.at(
-                ("inputDataConfig", ITEMS, "dataSource"),
-                lambda v: f"has({v}.s3DataSource) || has({v}.fileSystemDataSource)",
+            "sagemaker.pattern",
+            f"{path}[*]",
+            entries(
+                lambda k, _: text.any_of(
+                    [f"size({k}) > {high}"] + ([f"size({k}) < {low}"] if low else []) + [body(k)]
+                )
             ),
-            "dataSource needs s3DataSource or fileSystemDataSource; neither is set",
+            what,
         )
+
+    # -- the object's name -------------------------------------------------------------
 
     def name(self) -> None:
         meta = "object.metadata"
@@ -473,57 +415,6 @@ class _Exporter:
         )
 
 
-def gate(shape: Shape, value: str, depth: int = 0) -> str:
-    """CEL: the value *value* of *shape* is within every bound of the size gate.
-
-    Written as ``size(l) <= max && l.all(...)``, so that the cost estimate learns
-    each bound from it (:func:`webhook.export.cost.facts`).
-    """
-    if isinstance(shape, StringShape):
-        high = shape.max if shape.max is not None else fixed_length(shape)
-        return f"size({value}) <= {high}"
-    if isinstance(shape, StructShape):
-        return text.all_of(
-            text.implies(f"has({value}.{name})", gate(member.shape, f"{value}.{name}", depth))
-            for name, member in shape.members.items()
-        )
-    if isinstance(shape, ListShape):
-        high = shape.max if shape.max is not None else ENTRIES
-        name = variable(depth)
-        inner = gate(shape.member, name, depth + 1)
-        items = text.TRUE if inner == text.TRUE else f"{value}.all({name}, {inner})"
-        return text.all_of([f"size({value}) <= {high}", items])
-    if isinstance(shape, MapShape):
-        high = shape.max if shape.max is not None else ENTRIES
-        name = variable(depth)
-        key_high = shape.key.max if shape.key.max is not None else CHARS
-        inner = text.all_of(
-            [f"size({name}) <= {key_high}", gate(shape.value, f"{value}[{name}]", depth + 1)]
-        )
-        return text.all_of([f"size({value}) <= {high}", f"{value}.all({name}, {inner})"])
-    return text.TRUE
-
-
-def _metadata_gate(base: str = "object") -> Iterator[tuple[str, str, str]]:
-    """The fixed bounds of the members of ``metadata`` checks read: (path, check, what)."""
-    meta = f"{base}.metadata"
-    for name in READ_METADATA:
-        field = f"{meta}.{name}"
-        if name in ("labels", "annotations"):
-            check = (
-                f"size({field}) <= {ENTRIES} && "
-                f"{field}.all(x0, size(x0) <= {CHARS} && size({field}[x0]) <= {CHARS})"
-            )
-            what = f"has more than {ENTRIES} entries or one longer than {CHARS} characters"
-        elif name == "finalizers":
-            check = f"size({field}) <= {ENTRIES} && {field}.all(x0, size(x0) <= {CHARS})"
-            what = f"has more than {ENTRIES} items or one longer than {CHARS} characters"
-        else:
-            check = f"size({field}) <= {CHARS}"
-            what = f"is longer than {CHARS} characters"
-        yield f"metadata.{name}", text.implies(f"has({field})", check), what
-
-
 @dataclass(frozen=True, slots=True)
 class ConstraintsExport:
     """The validations of SageMaker's constraints and the size gate's variable."""
@@ -538,7 +429,7 @@ def export_constraints(constraints: Constraints) -> ConstraintsExport:
     exporter = _Exporter(constraints)
     exporter.run()
     bounds = [text.implies("has(object.spec)", gate(constraints.root, "object.spec"))]
-    for path, check, what in _metadata_gate():
+    for path, check, what in metadata_gate():
         exporter.add(RULE, path, check, what, gate=True)
         bounds.append(check)
     fits = Variable(FITS, text.all_of(bounds))

@@ -73,11 +73,7 @@ def evaluate(
 ) -> list[Failure]:
     """Every failed validation of the policies among *objects* for one request."""
     objects = list(objects)
-    actions: dict[str, list[str]] = {}
-    for item in objects:
-        if item.get("kind") == "ValidatingAdmissionPolicyBinding":
-            spec = item["spec"]
-            actions.setdefault(spec["policyName"], []).extend(spec["validationActions"])
+    actions = _binding_actions(objects)
     failures: list[Failure] = []
     for item in objects:
         if item.get("kind") != "ValidatingAdmissionPolicy":
@@ -94,62 +90,99 @@ def evaluate(
             "params": None,
             "variables": {},
         }
-        matched = True
-        activation = _ENV.Activation(bindings)
-        for condition in spec.get("matchConditions", []):
-            value, error = _evaluate(condition["expression"], activation)
-            if error:
-                failures.extend(
-                    Failure(name, -1, action, f"matchCondition {condition['name']}: {error}", error)
-                    for action in actions[name]
-                )
-                matched = False
-                break
-            if value is not True:
-                matched = False
-                break
-        if not matched:
-            continue
-        variables: dict[str, Any] = {}
-        for variable in spec.get("variables", []):
-            scope = (
-                _ENV.Activation({**bindings, "variables": variables}) if variables else activation
-            )
-            value, error = _evaluate(variable["expression"], scope)
-            variables[variable["name"]] = value if not error else _Broken(error)
-        bindings["variables"] = {k: v for k, v in variables.items() if not isinstance(v, _Broken)}
-        activation = _ENV.Activation(bindings)
-        broken = {k: v for k, v in variables.items() if isinstance(v, _Broken)}
-        for index, validation in enumerate(spec.get("validations", [])):
-            source = validation["expression"]
-            used = [k for k in broken if f"variables.{k}" in source]
-            if used:
-                value, error = None, broken[used[0]].error
-            else:
-                value, error = _evaluate(source, activation)
-            if value is True and not error:
-                continue
-            message = validation.get("message") or f"failed expression: {source}"
-            if validation.get("messageExpression") and not error:
-                text, problem = _evaluate(validation["messageExpression"], activation)
-                if not problem and isinstance(text, str) and text:
-                    message = text
-            failures.extend(
-                Failure(
-                    name,
-                    index,
-                    action,
-                    message,
-                    error or ("" if value is False else "not a boolean"),
-                )
-                for action in actions[name]
-            )
+        failures.extend(_policy_failures(name, spec, bindings, actions[name]))
     return failures
+
+
+def _binding_actions(objects: list[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """The ``validationActions`` of the bindings among *objects*, by policy name."""
+    actions: dict[str, list[str]] = {}
+    for item in objects:
+        if item.get("kind") == "ValidatingAdmissionPolicyBinding":
+            spec = item["spec"]
+            actions.setdefault(spec["policyName"], []).extend(spec["validationActions"])
+    return actions
 
 
 @dataclass(frozen=True, slots=True)
 class _Broken:
     error: str
+
+
+def _policy_failures(
+    name: str, spec: Mapping[str, Any], bindings: dict[str, Any], actions: list[str]
+) -> list[Failure]:
+    """One policy's failures: its match conditions, then its variables and validations."""
+    activation = _ENV.Activation(bindings)
+    matched, message, error = _match_conditions(spec, activation)
+    if error:
+        return [Failure(name, -1, action, message, error) for action in actions]
+    if not matched:
+        return []
+    bindings["variables"], broken = _variables(spec, bindings, activation)
+    activation = _ENV.Activation(bindings)
+    return _validation_failures(name, spec, activation, broken, actions)
+
+
+def _match_conditions(spec: Mapping[str, Any], activation: Any) -> tuple[bool, str, str]:
+    """Whether every ``matchCondition`` holds; else, when one fails to evaluate, why."""
+    for condition in spec.get("matchConditions", []):
+        value, error = _evaluate(condition["expression"], activation)
+        if error:
+            return False, f"matchCondition {condition['name']}: {error}", error
+        if value is not True:
+            return False, "", ""
+    return True, "", ""
+
+
+def _variables(
+    spec: Mapping[str, Any], bindings: Mapping[str, Any], activation: Any
+) -> tuple[dict[str, Any], dict[str, _Broken]]:
+    """The policy's variables in order: the values of those that evaluate, the others' errors."""
+    variables: dict[str, Any] = {}
+    for variable in spec.get("variables", []):
+        scope = _ENV.Activation({**bindings, "variables": variables}) if variables else activation
+        value, error = _evaluate(variable["expression"], scope)
+        variables[variable["name"]] = value if not error else _Broken(error)
+    values = {k: v for k, v in variables.items() if not isinstance(v, _Broken)}
+    broken = {k: v for k, v in variables.items() if isinstance(v, _Broken)}
+    return values, broken
+
+
+def _validation_failures(
+    name: str,
+    spec: Mapping[str, Any],
+    activation: Any,
+    broken: Mapping[str, _Broken],
+    actions: list[str],
+) -> list[Failure]:
+    """The validations that fail, or cannot be evaluated (a broken variable's error)."""
+    failures: list[Failure] = []
+    for index, validation in enumerate(spec.get("validations", [])):
+        source = validation["expression"]
+        used = [k for k in broken if f"variables.{k}" in source]
+        if used:
+            value, error = None, broken[used[0]].error
+        else:
+            value, error = _evaluate(source, activation)
+        if value is True and not error:
+            continue
+        message = validation.get("message") or f"failed expression: {source}"
+        if validation.get("messageExpression") and not error:
+            text, problem = _evaluate(validation["messageExpression"], activation)
+            if not problem and isinstance(text, str) and text:
+                message = text
+        failures.extend(
+            Failure(
+                name,
+                index,
+                action,
+                message,
+                error or ("" if value is False else "not a boolean"),
+            )
+            for action in actions
+        )
+    return failures
 
 
 def admission_request(

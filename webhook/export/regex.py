@@ -10,11 +10,12 @@ offline) and looks for a match anywhere: a full match is written
   ends in ``(?<!-)``), which under a full match only says what the value does
   not end with; it becomes a second test (:class:`JavaPattern`).
 * A policy's own regexes are Python's (``re``): :func:`python_re2` rewrites
-  Python's parse of one construct by construct, and refuses what RE2 reads
-  differently: ``\w``, ``\s`` and ``\b`` (Unicode in Python, ASCII in RE2), case
-  folding, multi-line anchors, look-around, back references, a ``$`` before the
-  end (Python's also matches before a final line break), possessive and atomic
-  groups, repetitions past RE2's 1000. ``\d`` is Unicode in both: ``\p{Nd}``.
+  Python's parse of one construct by construct (:mod:`webhook.export.re2`),
+  and refuses what RE2 reads differently: ``\w``, ``\s`` and ``\b`` (Unicode
+  in Python, ASCII in RE2), case folding, multi-line anchors, look-around, back
+  references, a ``$`` before the end (Python's also matches before a final line
+  break), possessive and atomic groups, repetitions past RE2's 1000. ``\d`` is
+  Unicode in both: ``\p{Nd}``.
 * Globs (policy allow-lists) follow :func:`fnmatch.fnmatchcase`;
   :func:`glob_re2` reads them the way :func:`fnmatch.translate` does.
 
@@ -35,20 +36,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from webhook.constraints.patterns import RE2_MAX_REPEAT, translate
+from webhook.constraints.patterns import translate
 from webhook.export import text
+from webhook.export.re2 import ANY, NotExportableError, PythonToRe2, literal
 
 NAMESPACE: Final = "{namespace}"
 UNSUPPORTED_PLACEHOLDERS: Final = ("{name}", "{trainingJobName}")
 #: Stands for ``{namespace}`` while a templated regex is translated (private-use characters).
 _SENTINEL: Final = "\ue000\ue001"
 _SENTINEL_RE2: Final = r"\x{e000}\x{e001}"
-_MAX_CODE: Final = 0x10FFFF
-_ANY: Final = r"(?s:.)"
-
-
-class NotExportableError(ValueError):
-    """A regex or glob RE2 cannot state with the same meaning; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +167,7 @@ def _python(source: str, *, check_sentinels: bool = False) -> str:
     flags = parsed.state.flags
     if flags & (re.IGNORECASE | re.MULTILINE | re.LOCALE):
         raise NotExportableError("case folding and multi-line anchors read differently in RE2")
-    translator = _Python(ascii_classes=bool(flags & re.ASCII))
+    translator = PythonToRe2(ascii_classes=bool(flags & re.ASCII))
     return translator.sequence(list(parsed), dotall=bool(flags & re.DOTALL), top=True)
 
 
@@ -213,134 +209,6 @@ def _codes(av: Any) -> list[int]:
     return codes
 
 
-class _Python:
-    """Python's parse tree of a regex, written out as RE2."""
-
-    def __init__(self, *, ascii_classes: bool) -> None:
-        self.ascii = ascii_classes
-
-    def sequence(self, items: list[tuple[Any, Any]], *, dotall: bool, top: bool = False) -> str:
-        out: list[str] = []
-        for index, (op, av) in enumerate(items):
-            last = top and index == len(items) - 1
-            out.append(self.item(op, av, dotall=dotall, last=last))
-        return "".join(out)
-
-    def item(self, op: Any, av: Any, *, dotall: bool, last: bool = False) -> str:
-        if op is sre.LITERAL:
-            return _char(av)
-        if op is sre.NOT_LITERAL:
-            return f"[^{_class_char(av)}]"
-        if op is sre.ANY:
-            return _ANY if dotall else "."
-        if op is sre.IN:
-            return self.charset(av)
-        if op is sre.BRANCH:
-            branches = [self.sequence(list(b), dotall=dotall) for b in av[1]]
-            return "(?:" + "|".join(branches) + ")"
-        if op is sre.SUBPATTERN:
-            _, add, remove, inner = av
-            if (add | remove) & ~re.DOTALL:
-                raise NotExportableError("inline flags other than (?s) read differently in RE2")
-            inner_dotall = (dotall or bool(add & re.DOTALL)) and not remove & re.DOTALL
-            return "(?:" + self.sequence(list(inner), dotall=inner_dotall) + ")"
-        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT):
-            low, high, inner = av
-            body = "(?:" + self.sequence(list(inner), dotall=dotall) + ")"
-            return body + _quantifier(low, high)
-        if op is sre.AT:
-            if av in (sre.AT_BEGINNING, sre.AT_BEGINNING_STRING):
-                return "^"
-            if av is sre.AT_END_STRING:
-                return r"\z"
-            if av is sre.AT_END and last:
-                return "$"
-            if av is sre.AT_END:
-                raise NotExportableError("$ before the end also matches before a final line break")
-            raise NotExportableError(r"\b and \B are Unicode in Python and ASCII in RE2")
-        names = {
-            sre.GROUPREF: "a back reference",
-            sre.ASSERT: "a look-ahead or look-behind",
-            sre.ASSERT_NOT: "a look-ahead or look-behind",
-        }
-        raise NotExportableError(f"{names.get(op, str(op).lower())} has no RE2 equivalent")
-
-    def charset(self, items: list[tuple[Any, Any]]) -> str:
-        negated = False
-        body: list[str] = []
-        for op, av in items:
-            if op is sre.NEGATE:
-                negated = True
-            elif op is sre.LITERAL:
-                body.append(_class_char(av))
-            elif op is sre.RANGE:
-                body.append(f"{_class_char(av[0])}-{_class_char(av[1])}")
-            elif op is sre.CATEGORY:
-                body.append(self.category(av))
-            else:
-                raise NotExportableError(f"{op} in a character class")
-        return "[" + ("^" if negated else "") + "".join(body) + "]"
-
-    def category(self, category: Any) -> str:
-        if category is sre.CATEGORY_DIGIT:
-            return "0-9" if self.ascii else r"\p{Nd}"
-        if category is sre.CATEGORY_NOT_DIGIT:
-            return _complement([(0x30, 0x39)]) if self.ascii else r"\P{Nd}"
-        if self.ascii:
-            word = [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)]
-            space = [(0x09, 0x0D), (0x20, 0x20)]
-            table = {
-                sre.CATEGORY_WORD: _ranges(word),
-                sre.CATEGORY_NOT_WORD: _complement(word),
-                sre.CATEGORY_SPACE: _ranges(space),
-                sre.CATEGORY_NOT_SPACE: _complement(space),
-            }
-            if category in table:
-                return table[category]
-        raise NotExportableError(r"\w and \s are Unicode in Python and ASCII in RE2")
-
-
-def _quantifier(low: int, high: int) -> str:
-    unbounded = high is sre.MAXREPEAT
-    if low > RE2_MAX_REPEAT or (not unbounded and high > RE2_MAX_REPEAT):
-        raise NotExportableError(f"RE2 repeats at most {RE2_MAX_REPEAT} times")
-    if unbounded:
-        return {0: "*", 1: "+"}.get(low, f"{{{low},}}")
-    if (low, high) == (0, 1):
-        return "?"
-    return f"{{{low}}}" if low == high else f"{{{low},{high}}}"
-
-
-def _char(code: int) -> str:
-    char = chr(code)
-    if char.isascii() and char.isalnum():
-        return char
-    if 0x20 <= code < 0x7F:
-        return "\\" + char
-    return f"\\x{{{code:x}}}"
-
-
-def _class_char(code: int) -> str:
-    return _char(code)
-
-
-def _ranges(ranges: list[tuple[int, int]]) -> str:
-    return "".join(
-        _class_char(lo) if lo == hi else f"{_class_char(lo)}-{_class_char(hi)}" for lo, hi in ranges
-    )
-
-
-def _complement(ranges: list[tuple[int, int]]) -> str:
-    out: list[tuple[int, int]] = []
-    start = 0
-    for low, high in sorted(ranges):
-        if low > start:
-            out.append((start, low - 1))
-        start = high + 1
-    out.append((start, _MAX_CODE))
-    return _ranges(out)
-
-
 # -- globs ----------------------------------------------------------------------------------
 
 
@@ -371,10 +239,10 @@ def _glob(pattern: str) -> str:
         char = pattern[index]
         index += 1
         if char == "*":
-            if not out or out[-1] != _ANY + "*":
-                out.append(_ANY + "*")
+            if not out or out[-1] != ANY + "*":
+                out.append(ANY + "*")
         elif char == "?":
-            out.append(_ANY)
+            out.append(ANY)
         elif char == "[":
             close = index
             if close < end and pattern[close] == "!":
@@ -384,12 +252,12 @@ def _glob(pattern: str) -> str:
             while close < end and pattern[close] != "]":
                 close += 1
             if close >= end:
-                out.append(_char(ord("[")))
+                out.append(literal(ord("[")))
             else:
                 out.append(_glob_set(pattern[index - 1 : close + 1]))
                 index = close + 1
         else:
-            out.append(_char(ord(char)))
+            out.append(literal(ord(char)))
     return "".join(out)
 
 
@@ -403,9 +271,22 @@ def _glob_set(bracket: str) -> str:
         raise NotExportableError(f"the glob set {bracket} has no single-character reading")
     (kind, value) = inner[0]
     if kind is sre.IN:
-        return _Python(ascii_classes=False).charset(list(value))
+        return PythonToRe2(ascii_classes=False).charset(list(value))
     if kind is sre.ANY:
-        return _ANY
+        return ANY
     if kind is sre.ASSERT_NOT:  # an empty set: never matches
         return r"[^\x{0}-\x{10ffff}]"
-    return _Python(ascii_classes=False).item(kind, value, dotall=True)
+    return PythonToRe2(ascii_classes=False).item(kind, value, dotall=True)
+
+
+__all__ = [
+    "NAMESPACE",
+    "UNSUPPORTED_PLACEHOLDERS",
+    "JavaPattern",
+    "NotExportableError",
+    "Templated",
+    "alternatives",
+    "glob_re2",
+    "java_re2",
+    "python_re2",
+]

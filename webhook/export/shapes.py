@@ -16,11 +16,11 @@ import typing
 from collections.abc import Mapping
 from typing import Any, Final
 
-from webhook.export.cost import (
+from webhook.export.cost import Environment
+from webhook.export.values import (
     BOOL,
     DYN,
     INT,
-    Environment,
     Shape,
     listing,
     mapping,

@@ -26,18 +26,13 @@ from webhook.constraints.bounds import RELAXABLE
 from webhook.engine import Config
 from webhook.export import scope, text
 from webhook.export.constraints import export_constraints
-from webhook.export.cost import (
-    BOOL,
-    PER_CALL_LIMIT,
-    RUNTIME_BUDGET,
-    CostError,
-    record,
-)
+from webhook.export.cost import PER_CALL_LIMIT, RUNTIME_BUDGET, CostError
 from webhook.export.kinds import COVERED, KINDS, WHY_NOT, NotExportableError, RuleContext
 from webhook.export.kinds.cel import PARAMS
 from webhook.export.model import Part, Skipped, Validation, Variable
 from webhook.export.shapes import environment
 from webhook.export.syntax import CelSyntaxError
+from webhook.export.values import BOOL, record
 from webhook.export.walk import Walker
 from webhook.findings import Action
 from webhook.model import GROUP, VERSION

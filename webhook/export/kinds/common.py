@@ -3,7 +3,7 @@
 A rule kind's exporter turns one rule into validations, or raises
 :class:`NotExportableError` saying why the webhook must stay its place. Every
 validation of a policy holds where the size gate finds something
-(:func:`~webhook.export.constraints.guarded`), and a check of a string field
+(:func:`~webhook.export.gate.guarded`), and a check of a string field
 holds where that string has an unsubstituted placeholder: the webhook then
 reports the placeholder alone at that field (``engine._root_causes``).
 """
@@ -20,7 +20,8 @@ from webhook.constraints.bounds import fixed_length
 from webhook.constraints.check import FREE_TEXT_FIELDS
 from webhook.constraints.schema import StringShape
 from webhook.export import text
-from webhook.export.constraints import guarded, placeholder_in
+from webhook.export.constraints import placeholder_in
+from webhook.export.gate import guarded
 from webhook.export.model import Validation
 from webhook.export.regex import NotExportableError, Templated, alternatives, glob_re2
 from webhook.export.walk import Walker, display

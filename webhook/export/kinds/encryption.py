@@ -49,7 +49,11 @@ def export(context: RuleContext) -> list[Validation]:
         )
     if rule.region is not None and not _REGION.fullmatch(rule.region):
         raise NotExportableError(f"region {rule.region!r} is not an AWS region name")
-    walker = context.walker
+    return [*_required_keys(context, rule), *_allowed_keys(context, rule)]
+
+
+def _required_keys(context: RuleContext, rule: EncryptionRule) -> list[Validation]:
+    """``requireOutputKey``, ``requireVolumeKey``: the key fields are set, and not blank."""
     out: list[Validation] = []
     required = {"kmsKeyID": rule.requireOutputKey, "volumeKMSKeyID": rule.requireVolumeKey}
     for block, field, noun in _KEYS:
@@ -76,6 +80,13 @@ def export(context: RuleContext) -> list[Validation]:
                 ],
             )
         )
+    return out
+
+
+def _allowed_keys(context: RuleContext, rule: EncryptionRule) -> list[Validation]:
+    """``keys`` and ``region``: every KMS key the job names is allowed, and in the region."""
+    walker = context.walker
+    out: list[Validation] = []
     keys = globs(rule.keys) if rule.keys is not None else None
     arn = python_re2(_KMS_ARN.pattern)
     in_region = (

@@ -35,7 +35,15 @@ def single_instance() -> str:
 def export(context: RuleContext) -> list[Validation]:
     """The validations of a ``network`` rule."""
     rule: NetworkRule = context.rule
-    walker = context.walker
+    return [
+        *_vpc(context, rule),
+        *_network_isolation(context, rule),
+        *_inter_container_encryption(context, rule),
+    ]
+
+
+def _vpc(context: RuleContext, rule: NetworkRule) -> list[Validation]:
+    """``requireVpc``, ``subnets``, ``securityGroups``: the job's VPC, and what it may use."""
     out: list[Validation] = []
     if rule.requireVpc:
         parts = ["has(object.spec)", f"has({_VPC})"]
@@ -61,35 +69,45 @@ def export(context: RuleContext) -> list[Validation]:
         out.append(
             context.validation(
                 f"spec.vpcConfig.{field}[*]",
-                string_check(walker, pattern, allowed.matches),
+                string_check(context.walker, pattern, allowed.matches),
                 [f"not an allowed {noun}; allowed: ", *shown(patterns)],
             )
         )
-    if rule.requireNetworkIsolation:
-        out.append(
-            context.validation(
-                "spec.enableNetworkIsolation",
-                _set("enableNetworkIsolation"),
-                "the policy requires network isolation: set enableNetworkIsolation: true",
-            )
+    return out
+
+
+def _network_isolation(context: RuleContext, rule: NetworkRule) -> list[Validation]:
+    """``requireNetworkIsolation``."""
+    if not rule.requireNetworkIsolation:
+        return []
+    return [
+        context.validation(
+            "spec.enableNetworkIsolation",
+            _set("enableNetworkIsolation"),
+            "the policy requires network isolation: set enableNetworkIsolation: true",
         )
+    ]
+
+
+def _inter_container_encryption(context: RuleContext, rule: NetworkRule) -> list[Validation]:
+    """``interContainerEncryption``: always, or when the job runs on more than one instance."""
     encrypted = _set("enableInterContainerTrafficEncryption")
     if rule.interContainerEncryption == "always":
-        out.append(
+        return [
             context.validation(
                 "spec.enableInterContainerTrafficEncryption",
                 encrypted,
                 "the policy requires encrypting traffic between training containers: set "
                 "enableInterContainerTrafficEncryption: true",
             )
-        )
-    elif rule.interContainerEncryption == "distributed":
-        out.append(
+        ]
+    if rule.interContainerEncryption == "distributed":
+        return [
             context.validation(
                 "spec.enableInterContainerTrafficEncryption",
                 text.any_of([encrypted, single_instance()]),
                 "the job runs on more than one instance and the policy requires encrypting "
                 "traffic between them: set enableInterContainerTrafficEncryption: true",
             )
-        )
-    return out
+        ]
+    return []

@@ -51,96 +51,132 @@ def _int_at(walker: Walker, pattern: tuple[str, ...], check: str) -> str:
 def export(context: RuleContext) -> list[Validation]:
     """The validations of a ``resources`` rule."""
     rule: ResourcesRule = context.rule
+    return [
+        *_instance_types(context, rule),
+        *_instance_count(context, rule),
+        *_volume_size(context, rule),
+        *_runtime(context, rule),
+        *_wait_time(context, rule),
+        *_spot(context, rule),
+    ]
+
+
+def _instance_types(context: RuleContext, rule: ResourcesRule) -> list[Validation]:
+    """``instanceTypes``: every instance type field is one the policy allows."""
+    if rule.instanceTypes is None:
+        return []
+    allowed = globs(rule.instanceTypes)
+    return [
+        context.validation(
+            where(pattern),
+            string_check(context.walker, pattern, allowed.matches),
+            ["not an allowed instance type; allowed: ", *shown(rule.instanceTypes)],
+        )
+        for pattern in concept_patterns(Concept.INSTANCE_TYPE)
+    ]
+
+
+def _instance_count(context: RuleContext, rule: ResourcesRule) -> list[Validation]:
+    """``maxInstanceCount``: the instance count, the instance groups' total, and the others."""
+    if rule.maxInstanceCount is None:
+        return []
     walker = context.walker
-    out: list[Validation] = []
-    if rule.instanceTypes is not None:
-        allowed = globs(rule.instanceTypes)
-        for pattern in concept_patterns(Concept.INSTANCE_TYPE):
-            out.append(
-                context.validation(
-                    where(pattern),
-                    string_check(walker, pattern, allowed.matches),
-                    ["not an allowed instance type; allowed: ", *shown(rule.instanceTypes)],
-                )
-            )
-    if rule.maxInstanceCount is not None:
-        most = rule.maxInstanceCount
-        config = "object.spec.resourceConfig"
+    most = rule.maxInstanceCount
+    config = "object.spec.resourceConfig"
+    total = f"size({GROUPS}) > {MAX_GROUPS} || ({group_total()}) <= {most}"
+    out = [
+        context.validation(
+            "spec.resourceConfig.instanceCount",
+            _int_at(walker, ("resourceConfig", "instanceCount"), f"$v <= {most}"),
+            f"more instances than the {most} the policy allows",
+        ),
+        context.validation(
+            "spec.resourceConfig.instanceGroups",
+            text.implies(has_groups(config), total),
+            f"the instance groups have more instances in all than the {most} the policy allows",
+        ),
+    ]
+    for field in fields(Concept.INSTANCE_COUNT):
+        if field.pattern in _SIZE:
+            continue
         out.append(
             context.validation(
-                "spec.resourceConfig.instanceCount",
-                _int_at(walker, ("resourceConfig", "instanceCount"), f"$v <= {most}"),
+                where(field.pattern),
+                _int_at(walker, field.pattern, f"$v <= {most}"),
                 f"more instances than the {most} the policy allows",
             )
         )
-        total = f"size({GROUPS}) > {MAX_GROUPS} || ({group_total()}) <= {most}"
-        out.append(
-            context.validation(
-                "spec.resourceConfig.instanceGroups",
-                text.implies(has_groups(config), total),
-                f"the instance groups have more instances in all than the {most} the policy allows",
-            )
+    return out
+
+
+def _volume_size(context: RuleContext, rule: ResourcesRule) -> list[Validation]:
+    """``maxVolumeSizeInGB``: every volume size field."""
+    if rule.maxVolumeSizeInGB is None:
+        return []
+    largest = rule.maxVolumeSizeInGB
+    return [
+        context.validation(
+            where(field.pattern),
+            _int_at(context.walker, field.pattern, f"$v <= {largest}"),
+            f"larger than the {largest} GB the policy allows",
         )
-        for field in fields(Concept.INSTANCE_COUNT):
-            if field.pattern in _SIZE:
-                continue
-            out.append(
-                context.validation(
-                    where(field.pattern),
-                    _int_at(walker, field.pattern, f"$v <= {most}"),
-                    f"more instances than the {most} the policy allows",
-                )
-            )
-    if rule.maxVolumeSizeInGB is not None:
-        largest = rule.maxVolumeSizeInGB
-        for field in fields(Concept.VOLUME_SIZE):
-            out.append(
-                context.validation(
-                    where(field.pattern),
-                    _int_at(walker, field.pattern, f"$v <= {largest}"),
-                    f"larger than the {largest} GB the policy allows",
-                )
-            )
+        for field in fields(Concept.VOLUME_SIZE)
+    ]
+
+
+def _runtime(context: RuleContext, rule: ResourcesRule) -> list[Validation]:
+    """``maxRuntimeInSeconds``: unset counts as SageMaker's default."""
+    if rule.maxRuntimeInSeconds is None:
+        return []
+    limit = rule.maxRuntimeInSeconds
     stopping = "object.spec.stoppingCondition"
-    if rule.maxRuntimeInSeconds is not None:
-        limit = rule.maxRuntimeInSeconds
-        runtime = f"{stopping}.maxRuntimeInSeconds"
-        present = f"has(object.spec) && has({stopping}) && has({runtime})"
-        unset_ok = text.TRUE if limit >= DEFAULT_MAX_RUNTIME else text.FALSE
-        out.append(
-            context.validation(
-                "spec.stoppingCondition.maxRuntimeInSeconds",
-                f"({present}) ? {runtime} <= {limit} : {unset_ok}",
-                f"over the {limit} seconds the policy allows (unset: SageMaker's default of "
-                f"{DEFAULT_MAX_RUNTIME} seconds)",
-            )
+    runtime = f"{stopping}.maxRuntimeInSeconds"
+    present = f"has(object.spec) && has({stopping}) && has({runtime})"
+    unset_ok = text.TRUE if limit >= DEFAULT_MAX_RUNTIME else text.FALSE
+    return [
+        context.validation(
+            "spec.stoppingCondition.maxRuntimeInSeconds",
+            f"({present}) ? {runtime} <= {limit} : {unset_ok}",
+            f"over the {limit} seconds the policy allows (unset: SageMaker's default of "
+            f"{DEFAULT_MAX_RUNTIME} seconds)",
         )
-    if rule.maxWaitTimeInSeconds is not None:
-        limit = rule.maxWaitTimeInSeconds
-        out.append(
-            context.validation(
-                "spec.stoppingCondition.maxWaitTimeInSeconds",
-                _int_at(walker, ("stoppingCondition", "maxWaitTimeInSeconds"), f"$v <= {limit}"),
-                f"over the {limit} seconds the policy allows",
-            )
+    ]
+
+
+def _wait_time(context: RuleContext, rule: ResourcesRule) -> list[Validation]:
+    """``maxWaitTimeInSeconds``."""
+    if rule.maxWaitTimeInSeconds is None:
+        return []
+    limit = rule.maxWaitTimeInSeconds
+    pattern = ("stoppingCondition", "maxWaitTimeInSeconds")
+    return [
+        context.validation(
+            "spec.stoppingCondition.maxWaitTimeInSeconds",
+            _int_at(context.walker, pattern, f"$v <= {limit}"),
+            f"over the {limit} seconds the policy allows",
         )
+    ]
+
+
+def _spot(context: RuleContext, rule: ResourcesRule) -> list[Validation]:
+    """``spot``: managed spot training required or forbidden."""
     spot = "object.spec.enableManagedSpotTraining"
     if rule.spot == "required":
-        out.append(
+        return [
             context.validation(
                 "spec.enableManagedSpotTraining",
                 f"has(object.spec) && has({spot}) && {spot} == true",
                 "the policy requires managed spot training: set enableManagedSpotTraining: true "
                 "and stoppingCondition.maxWaitTimeInSeconds",
             )
-        )
-    elif rule.spot == "forbidden":
-        out.append(
+        ]
+    if rule.spot == "forbidden":
+        return [
             context.validation(
                 "spec.enableManagedSpotTraining",
                 text.implies(f"has(object.spec) && has({spot})", f"{spot} != true"),
                 "the policy forbids managed spot training: remove enableManagedSpotTraining or "
                 "set it to false",
             )
-        )
-    return out
+        ]
+    return []

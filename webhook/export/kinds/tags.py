@@ -40,70 +40,88 @@ def _first(index: str, key: str) -> str:
 def export(context: RuleContext) -> list[Validation]:
     """The validations of a ``tags`` rule."""
     rule: TagsRule = context.rule
-    out: list[Validation] = []
-    if rule.duplicates:
-        repeated = (
-            f"{TAGS}.all(x0, !has(x0.key) || size(x0.key) > {_KEY_CHARS} || "
-            f"{placeholder_in('x0.key')} || "
-            f"size({TAGS}.filter(x1, has(x1.key) && x1.key == x0.key)) == 1)"
-        )
-        out.append(
-            context.validation(
-                "spec.tags[*].key",
-                _tags(repeated),
-                "a tag key repeats an earlier one; the ACK controller keeps only the last value of "
-                "a key, so the others are silently dropped",
-            )
-        )
+    out = _duplicates(context) if rule.duplicates else []
     for key, pattern in rule.required.items():
-        literal = text.string(key)
-        present = f"has(object.spec) && has({TAGS}) && (size({TAGS}) > {MAX_TAGS} || " + (
-            f"{TAGS}.exists(x0, has(x0.key) && x0.key == {literal}))"
-        )
-        must = f" (with a value matching {pattern})" if pattern is not None else ""
-        out.append(
-            context.validation(
-                "spec.tags", present, f"tag {text.string(key)[1:-1]} is required{must}; missing"
-            )
-        )
-        if pattern is None:
-            continue
-        regex = python_re2(pattern, placeholders=False)
-
-        def fine(tag: str, regex: Templated = regex) -> str:
-            value = _value(tag)
-            return text.any_of(
-                [f"size({value}) > {_VALUE_CHARS}", placeholder_in(value), regex.matches(value)]
-            )
-
-        if rule.duplicates:
-            body = f"{TAGS}.all(x0, !has(x0.key) || x0.key != {literal} || {fine('x0')})"
-        else:
-            tag = f"{TAGS}[x2]"
-            body = (
-                f"{_INDEXES}.all(x2, x2 >= size({TAGS}) || !has({tag}.key) || {tag}.key != "
-                f"{literal} || !({_first('x2', literal)}) || {fine(tag)})"
-            )
-        out.append(
-            context.validation(
-                "spec.tags[*].value",
-                _tags(body),
-                f"not an allowed value of tag {text.string(key)[1:-1]}; it must match {pattern}",
-            )
-        )
+        out.extend(_required(context, key, pattern, duplicates=rule.duplicates))
     if rule.budget:
-        budget = MAX_TAGS - rule.controllerTags
-        tag = f"{TAGS}[x0]"
-        distinct = (
-            f"size({_INDEXES}.filter(x0, x0 < size({TAGS}) && has({tag}.key) && "
-            f"{_first('x0', tag + '.key')}))"
-        )
-        out.append(
-            context.validation(
-                "spec.tags",
-                _tags(f"{distinct} <= {budget}"),
-                f"more distinct tag keys than the {budget} left once the ACK controller adds its "
-                f"{rule.controllerTags}: SageMaker allows {MAX_TAGS} in all",
-            )
-        )
+        out.append(_budget(context, rule.controllerTags))
     return out
+
+
+def _duplicates(context: RuleContext) -> list[Validation]:
+    """``duplicates``: no tag key repeats an earlier one."""
+    repeated = (
+        f"{TAGS}.all(x0, !has(x0.key) || size(x0.key) > {_KEY_CHARS} || "
+        f"{placeholder_in('x0.key')} || "
+        f"size({TAGS}.filter(x1, has(x1.key) && x1.key == x0.key)) == 1)"
+    )
+    return [
+        context.validation(
+            "spec.tags[*].key",
+            _tags(repeated),
+            "a tag key repeats an earlier one; the ACK controller keeps only the last value of "
+            "a key, so the others are silently dropped",
+        )
+    ]
+
+
+def _required(
+    context: RuleContext, key: str, pattern: str | None, *, duplicates: bool
+) -> list[Validation]:
+    """``required``: the tag *key* is present, and its value matches *pattern* if given.
+
+    With ``duplicates`` every tag with the key is checked; without, only the first, as
+    the webhook checks it (a repeat is then neither reported nor checked).
+    """
+    literal = text.string(key)
+    present = f"has(object.spec) && has({TAGS}) && (size({TAGS}) > {MAX_TAGS} || " + (
+        f"{TAGS}.exists(x0, has(x0.key) && x0.key == {literal}))"
+    )
+    must = f" (with a value matching {pattern})" if pattern is not None else ""
+    out = [
+        context.validation(
+            "spec.tags", present, f"tag {text.string(key)[1:-1]} is required{must}; missing"
+        )
+    ]
+    if pattern is None:
+        return out
+    regex = python_re2(pattern, placeholders=False)
+
+    def fine(tag: str, regex: Templated = regex) -> str:
+        value = _value(tag)
+        return text.any_of(
+            [f"size({value}) > {_VALUE_CHARS}", placeholder_in(value), regex.matches(value)]
+        )
+
+    if duplicates:
+        body = f"{TAGS}.all(x0, !has(x0.key) || x0.key != {literal} || {fine('x0')})"
+    else:
+        tag = f"{TAGS}[x2]"
+        body = (
+            f"{_INDEXES}.all(x2, x2 >= size({TAGS}) || !has({tag}.key) || {tag}.key != "
+            f"{literal} || !({_first('x2', literal)}) || {fine(tag)})"
+        )
+    out.append(
+        context.validation(
+            "spec.tags[*].value",
+            _tags(body),
+            f"not an allowed value of tag {text.string(key)[1:-1]}; it must match {pattern}",
+        )
+    )
+    return out
+
+
+def _budget(context: RuleContext, controller_tags: int) -> Validation:
+    """``budget``: the distinct keys leave room for the ACK controller's own tags."""
+    budget = MAX_TAGS - controller_tags
+    tag = f"{TAGS}[x0]"
+    distinct = (
+        f"size({_INDEXES}.filter(x0, x0 < size({TAGS}) && has({tag}.key) && "
+        f"{_first('x0', tag + '.key')}))"
+    )
+    return context.validation(
+        "spec.tags",
+        _tags(f"{distinct} <= {budget}"),
+        f"more distinct tag keys than the {budget} left once the ACK controller adds its "
+        f"{controller_tags}: SageMaker allows {MAX_TAGS} in all",
+    )

@@ -59,7 +59,8 @@ from typing import Any, Final
 import jsonpatch
 from jsonpointer import JsonPointer
 
-from webhook.constraints.bounds import UNCHECKED, metadata_fits
+from webhook.constraints.bounds import UNCHECKED
+from webhook.constraints.gate import metadata_fits
 from webhook.constraints.sizes import gate_findings
 from webhook.constraints.update import review_update, spec_unchanged
 from webhook.engine.builtin import DNS_SUBDOMAIN, builtin_proof, builtin_schema_of, check_object

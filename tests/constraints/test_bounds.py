@@ -20,9 +20,9 @@ from webhook.constraints.bounds import (
     RELAXABLE,
     UNKNOWN_FIELDS,
     VALUES,
-    fits,
 )
 from webhook.constraints.check import default_checker
+from webhook.constraints.gate import fits
 from webhook.constraints.sizes import size_gate, size_proof
 from webhook.engine import Config, Context, builtin_proof, review
 from webhook.findings import Action, Decision

@@ -21,65 +21,49 @@ that way is SageMaker's. A construct it cannot carry over exactly (a word
 boundary, a back reference, inline flags, nested classes) raises
 :class:`UnsupportedPatternError`, so a model update that brings one fails loudly
 at load instead of checking something else.
+
+The character classes, as sets of code points written out in each dialect,
+are :mod:`webhook.constraints.charsets`; this module parses whole patterns.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
-Dialect = Literal["python", "ecma", "re2"]
-Ranges = tuple[tuple[int, int], ...]
+from webhook.constraints.charsets import (
+    CATEGORY,
+    LINE_BREAKS,
+    LINE_TERMINATORS,
+    MAX_CODE_POINT,
+    META,
+    POSIX,
+    SHORTHANDS,
+    CharSet,
+    Dialect,
+    included,
+    render_body,
+    render_char,
+    render_set,
+)
 
-#: What Java's ``.`` does not match (no DOTALL, no UNIX_LINES flag): its line terminators.
-LINE_TERMINATORS: Final = "\n\r\u0085\u2028\u2029"
-
-_MAX_CODE_POINT: Final = 0x10FFFF
-_DIGIT: Final[Ranges] = ((0x30, 0x39),)
-_WORD: Final[Ranges] = ((0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A))
-_SPACE: Final[Ranges] = ((0x09, 0x0D), (0x20, 0x20))  # [ \t\n\x0B\f\r]
-_LINE_BREAKS: Final[Ranges] = tuple((ord(char), ord(char)) for char in LINE_TERMINATORS)
-
-#: Java's shorthand classes (ASCII unless UNICODE_CHARACTER_CLASS, which SageMaker does not
-#: set); the upper-case letter is the complement.
-_SHORTHANDS: Final[dict[str, Ranges]] = {
-    "d": _DIGIT,
-    "w": _WORD,
-    "s": _SPACE,
-}
-
-#: Java's POSIX classes, which are ASCII (``java.util.regex.Pattern``'s table).
-_POSIX: Final[dict[str, Ranges]] = {
-    "Lower": ((0x61, 0x7A),),
-    "Upper": ((0x41, 0x5A),),
-    "ASCII": ((0x00, 0x7F),),
-    "Alpha": ((0x41, 0x5A), (0x61, 0x7A)),
-    "Digit": _DIGIT,
-    "Alnum": ((0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A)),
-    "Punct": ((0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E)),
-    "Graph": ((0x21, 0x7E),),
-    "Print": ((0x20, 0x7E),),
-    "Blank": ((0x09, 0x09), (0x20, 0x20)),
-    "Cntrl": ((0x00, 0x1F), (0x7F, 0x7F)),
-    "XDigit": ((0x30, 0x39), (0x41, 0x46), (0x61, 0x66)),
-    "Space": _SPACE,
-}
-
-#: Unicode general categories: Unicode in Java and in both dialects (``\p{L}``, ``\p{IsLu}``).
-_CATEGORY: Final = re.compile(r"[LMNPSZC]|L[ultmo]|M[nce]|N[dlo]|P[cdseifo]|S[mcko]|Z[slp]|C[cfon]")
+__all__ = [
+    "LINE_TERMINATOR",
+    "LINE_TERMINATORS",
+    "RE2_MAX_REPEAT",
+    "Translation",
+    "UnsupportedPatternError",
+    "breaks_line",
+    "line_terminators",
+    "one_line",
+    "translate",
+]
 
 #: Java's control escapes and the code points they stand for.
 _CONTROLS: Final = {"t": 0x09, "n": 0x0A, "r": 0x0D, "f": 0x0C, "a": 0x07, "e": 0x1B}
 
-#: Control characters both dialects write as Java does.
-_READABLE: Final = {0x09: r"\t", 0x0A: r"\n", 0x0C: r"\f", 0x0D: r"\r"}
-
-#: What each dialect needs escaped to read a character literally.
-_META: Final = frozenset("\\^$.|?*+()[]{}")
-_CLASS_META: Final = frozenset("\\]^-[&~|")
 
 #: Java's ``\z``: the very end.
 _VERY_END: Final = {"python": r"\Z", "ecma": "$", "re2": r"\z"}
@@ -127,15 +111,6 @@ class Translation:
     re2_problem: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class _Set:
-    """A character class: ranges of code points and Unicode categories, maybe negated."""
-
-    ranges: Ranges = ()
-    categories: tuple[str, ...] = ()  # ``\p{L}`` or ``\P{L}``, as both dialects write them
-    negated: bool = False
-
-
 @functools.cache
 def translate(pattern: str) -> Translation:
     """Translate a service-model (Java) pattern into Python's and ECMA-262's dialects."""
@@ -153,7 +128,7 @@ def one_line(pattern: str | None, min_length: int) -> bool:
 
 def line_terminators(dialect: Dialect) -> str:
     """Java's line terminators as the body of a character class (no brackets) in *dialect*."""
-    return _render_body(_LINE_BREAKS, dialect)
+    return render_body(LINE_BREAKS, dialect)
 
 
 class _Parser:
@@ -194,11 +169,11 @@ class _Parser:
         self.out["ecma"].append(python if ecma is None else ecma)
         self.out["re2"].append(python if re2 is None else re2)
 
-    def _emit_set(self, charset: _Set) -> None:
-        self._emit(*(_render_set(charset, dialect) for dialect in ("python", "ecma", "re2")))
+    def _emit_set(self, charset: CharSet) -> None:
+        self._emit(*(render_set(charset, dialect) for dialect in ("python", "ecma", "re2")))
 
     def _emit_char(self, code: int) -> None:
-        self._emit(*(_render_char(code, dialect, _META) for dialect in ("python", "ecma", "re2")))
+        self._emit(*(render_char(code, dialect, META) for dialect in ("python", "ecma", "re2")))
 
     def _token(self) -> None:
         char = self._peek()
@@ -208,7 +183,7 @@ class _Parser:
             self._emit_set(self._class())
         elif char == ".":
             self.at += 1
-            self._emit_set(_Set(_LINE_BREAKS, negated=True))
+            self._emit_set(CharSet(LINE_BREAKS, negated=True))
         elif char == "$":
             self._no_re2("Java's $ (the end, or before a final line terminator)")
             self.at += 1
@@ -279,19 +254,19 @@ class _Parser:
             self._emit(*(_VERY_END[dialect] for dialect in ("python", "ecma", "re2")))
         else:
             atom = self._escaped_atom()
-            if isinstance(atom, _Set):
+            if isinstance(atom, CharSet):
                 self._emit_set(atom)
             else:
                 self._emit_char(atom)
 
-    def _escaped_atom(self) -> _Set | int:
+    def _escaped_atom(self) -> CharSet | int:
         """The set or the character an escape stands for (in a class or not)."""
         letter = self._peek(1)
         if not letter:
             raise self._fail("a trailing backslash")
         self.at += 2
-        if letter.lower() in _SHORTHANDS:
-            return _Set(_SHORTHANDS[letter.lower()], negated=letter.isupper())
+        if letter.lower() in SHORTHANDS:
+            return CharSet(SHORTHANDS[letter.lower()], negated=letter.isupper())
         if letter in "pP":
             return self._property(negated=letter == "P")
         if letter in _CONTROLS:
@@ -323,12 +298,12 @@ class _Parser:
             return self._code(r"[0-9a-fA-F]{2}", "a \\x escape")
         self.at += 1
         code = self._code(r"[0-9a-fA-F]{1,6}", "a \\x{...} escape")
-        if self._peek() != "}" or code > _MAX_CODE_POINT:
+        if self._peek() != "}" or code > MAX_CODE_POINT:
             raise self._fail("a \\x{...} escape")
         self.at += 1
         return code
 
-    def _property(self, *, negated: bool) -> _Set:
+    def _property(self, *, negated: bool) -> CharSet:
         r"""``\p{Name}``, ``\pL``: a POSIX class (ASCII) or a Unicode general category."""
         if self._peek() == "{":
             end = self.pattern.find("}", self.at)
@@ -337,15 +312,15 @@ class _Parser:
             name, self.at = self.pattern[self.at + 1 : end], end + 1
         else:
             name, self.at = self._peek(), self.at + 1
-        if name in _POSIX:
-            return _Set(_POSIX[name], negated=negated)
+        if name in POSIX:
+            return CharSet(POSIX[name], negated=negated)
         category = name.removeprefix("Is")
-        if not _CATEGORY.fullmatch(category):
+        if not CATEGORY.fullmatch(category):
             raise self._fail(f"the property {name!r}")
         self.unicode_properties = True
-        return _Set(categories=(f"\\{'P' if negated else 'p'}{{{category}}}",))
+        return CharSet(categories=(f"\\{'P' if negated else 'p'}{{{category}}}",))
 
-    def _class(self) -> _Set:
+    def _class(self) -> CharSet:
         """A character class: ranges, escapes and categories, with Java's reading of each."""
         self.at += 1
         negated = self._peek() == "^"
@@ -365,87 +340,26 @@ class _Parser:
                 raise self._fail("a nested class, union or intersection")
             first = False
             low = self._class_atom()
-            if isinstance(low, _Set):
-                ranges += _included(low)
+            if isinstance(low, CharSet):
+                ranges += included(low)
                 categories += low.categories
             elif self._peek() == "-" and self._peek(1) not in ("]", "", "["):
                 self.at += 1
                 high = self._class_atom()
-                if isinstance(high, _Set) or high < low:
+                if isinstance(high, CharSet) or high < low:
                     raise self._fail("a range that is not from one character to a later one")
                 ranges.append((low, high))
             else:
                 ranges.append((low, low))
-        return _Set(tuple(dict.fromkeys(ranges)), tuple(dict.fromkeys(categories)), negated)
+        return CharSet(tuple(dict.fromkeys(ranges)), tuple(dict.fromkeys(categories)), negated)
 
-    def _class_atom(self) -> _Set | int:
+    def _class_atom(self) -> CharSet | int:
         """The next item of a class: a set, or one character (``.`` and ``$`` are literal)."""
         char = self._peek()
         if char == "\\":
             return self._escaped_atom()
         self.at += 1
         return ord(char)
-
-
-def _included(charset: _Set) -> Ranges:
-    r"""The code points a set takes but its categories, as ranges (a negated one complemented).
-
-    Only a shorthand or POSIX class is negated here; a category carries its own
-    negation (``\P{L}``).
-    """
-    return _complement(charset.ranges) if charset.negated else charset.ranges
-
-
-def _merged(ranges: Iterable[tuple[int, int]]) -> Ranges:
-    out: list[tuple[int, int]] = []
-    for low, high in sorted(ranges):
-        if out and low <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(high, out[-1][1]))
-        else:
-            out.append((low, high))
-    return tuple(out)
-
-
-def _complement(ranges: Ranges) -> Ranges:
-    out: list[tuple[int, int]] = []
-    start = 0
-    for low, high in _merged(ranges):
-        if low > start:
-            out.append((start, low - 1))
-        start = high + 1
-    if start <= _MAX_CODE_POINT:
-        out.append((start, _MAX_CODE_POINT))
-    return tuple(out)
-
-
-def _render_set(charset: _Set, dialect: Dialect) -> str:
-    body = _render_body(charset.ranges, dialect) + "".join(charset.categories)
-    return f"[{'^' if charset.negated else ''}{body}]"
-
-
-def _render_body(ranges: Ranges, dialect: Dialect) -> str:
-    def char(code: int) -> str:
-        return _render_char(code, dialect, _CLASS_META)
-
-    return "".join(char(lo) if lo == hi else f"{char(lo)}-{char(hi)}" for lo, hi in ranges)
-
-
-def _render_char(code: int, dialect: Dialect, meta: frozenset[str]) -> str:
-    """One character, read literally by *dialect* (in a class when *meta* is the class's)."""
-    char = chr(code)
-    if char in meta:
-        return "\\" + char
-    if code in _READABLE:
-        return _READABLE[code]
-    if 0x20 <= code < 0x7F:
-        return char
-    if dialect == "re2":
-        return f"\\x{{{code:x}}}"
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}" if dialect == "python" else f"\\u{{{code:x}}}"
 
 
 #: Finds one of Java's line terminators.

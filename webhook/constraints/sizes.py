@@ -1,6 +1,6 @@
 """The size gate as the engine runs it: a native proof first, then the walk.
 
-The gate (:mod:`webhook.constraints.bounds`) walks a job in Python, about ten
+The gate (:mod:`webhook.constraints.gate`) walks a job in Python, about ten
 microseconds for a typical one. Most jobs it sees are within every bound, and
 this schema proves that in a couple of microseconds instead (see
 :mod:`webhook.native`): the sizes SageMaker's model gives, the fixed bounds
@@ -18,8 +18,9 @@ from __future__ import annotations
 import functools
 from typing import Any, Final
 
-from webhook.constraints.bounds import CHARS, ENTRIES, SizeGate, fixed_length
+from webhook.constraints.bounds import CHARS, ENTRIES, fixed_length
 from webhook.constraints.check import SpecChecker
+from webhook.constraints.gate import SizeGate
 from webhook.constraints.schema import (
     BoolShape,
     Constraints,

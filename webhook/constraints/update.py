@@ -58,7 +58,8 @@ Choices made here (the caller documents them):
   makes it False (with a warning and no denial).
 
 Pure and cheap: no I/O, no copies of the objects; the cost is one walk of the
-two specs.
+two specs. The comparison (what is the same to the controller, which leaves
+changed, how a change is told) is :mod:`webhook.constraints.update_diff`.
 """
 
 from __future__ import annotations
@@ -67,10 +68,20 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import orjson
-
+from webhook.constraints.update_diff import (
+    ITEM_DEFAULTS,
+    blank,
+    describe,
+    describe_change,
+    diff,
+    equal,
+    identical,
+    or_default,
+    spec_of,
+    value_at,
+)
 from webhook.findings import Action, Finding
-from webhook.paths import SENSITIVE_MAPS, Path, format_path
+from webhook.paths import Path, format_path
 from webhook.text import show
 
 IMMUTABLE: Final = "update.immutable"
@@ -111,13 +122,6 @@ _HANDLED: Final[frozenset[Path]] = frozenset(
     {_KEEP_ALIVE, _PROFILER_CONFIG, _PROFILER_RULES, _TAGS, _METRICS}
 )
 
-#: The controller's defaults for fields of list items (its customSetDefaults).
-_ITEM_DEFAULTS: Final[Mapping[str, Mapping[str, object]]] = {
-    "inputDataConfig": {"recordWrapperType": "None"},
-    "debugRuleConfigurations": {"volumeSizeInGB": 0},
-    "profilerRuleConfigurations": {"volumeSizeInGB": 0},
-}
-
 _TERMINAL: Final = "the ACK controller would mark the job ACK.Terminal"
 _RECREATE: Final = "create a new TrainingJob instead"
 _NOT_SENT: Final = {
@@ -137,14 +141,6 @@ class UpdateReview:
     """Denials and warnings, in the order: immutable fields, warm pool, profiler, warnings."""
 
 
-def _identical(old: Any, new: Any) -> bool:
-    """Byte-identical JSON: a fast check that, unlike ``==``, never takes true for 1."""
-    try:
-        return orjson.dumps(old) == orjson.dumps(new)
-    except TypeError:  # not JSON-like (e.g. non-string keys): let the full walk decide
-        return False
-
-
 def spec_unchanged(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """True when *old* and *new* have the same spec, as JSON byte for byte.
 
@@ -152,7 +148,7 @@ def spec_unchanged(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     walks nothing in Python: orjson writes both specs out, which takes a few
     milliseconds for the largest request the API server accepts.
     """
-    return _identical(_spec(old), _spec(new))
+    return identical(spec_of(old), spec_of(new))
 
 
 def review_update(
@@ -165,19 +161,19 @@ def review_update(
     a change. False (the default, and the answer for an unknown requester):
     that is a change like any other.
     """
-    old_spec = _spec(old)
-    new_spec = _spec(new)
-    if _identical(old_spec, new_spec):  # the common case (metadata or status edits)
+    old_spec = spec_of(old)
+    new_spec = spec_of(new)
+    if identical(old_spec, new_spec):  # the common case (metadata or status edits)
         return UpdateReview(True, ())
     changes: list[tuple[Path, object, object]] = []
     late = LATE_INITIALIZED if by_controller else _NOTHING
-    _diff(old_spec, new_spec, ("spec",), None, changes, late=late)
+    diff(old_spec, new_spec, ("spec",), None, changes, late=late, handled=_HANDLED)
     denials = [_immutable(path, before, after) for path, before, after in changes]
     warnings: list[Finding] = []
     changed = bool(denials)
 
     for path, (what, kept) in _NOT_SENT.items():
-        if not _equal(_get(old_spec, path), _get(new_spec, path)):
+        if not equal(value_at(old_spec, path), value_at(new_spec, path)):
             changed = True
             warnings.append(
                 Finding(
@@ -189,7 +185,7 @@ def review_update(
                 )
             )
 
-    warm_pool = _warm_pool(_get(old_spec, _KEEP_ALIVE), _get(new_spec, _KEEP_ALIVE))
+    warm_pool = _warm_pool(value_at(old_spec, _KEEP_ALIVE), value_at(new_spec, _KEEP_ALIVE))
     if warm_pool is not None:
         changed = True
         denials.extend(warm_pool)
@@ -214,143 +210,6 @@ def review_update(
     return UpdateReview(spec_unchanged=not changed, findings=(*denials, *warnings))
 
 
-# --- the generic comparison ------------------------------------------------------------
-
-
-def _spec(obj: object) -> Mapping[Any, Any]:
-    spec = obj.get("spec") if isinstance(obj, Mapping) else None
-    return spec if isinstance(spec, Mapping) else {}
-
-
-#: Types of JSON scalars, compared without the cost of abstract isinstance checks.
-_SCALARS: Final = frozenset({str, int, float, bool})
-
-
-def _blank(value: object) -> object:
-    """Return None for an absent, null or empty value, else the value."""
-    if value is None or type(value) in _SCALARS:
-        return value
-    if isinstance(value, Mapping | list | tuple) and not value:
-        return None
-    return value
-
-
-def _get(spec: Mapping[Any, Any], path: Path) -> object:
-    """Return the value at *path* (which starts with ``spec``), None when missing."""
-    value: object = spec
-    for step in path[1:]:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(step)
-    return _blank(value)
-
-
-def _equal(a: object, b: object, defaults: Mapping[str, object] | None = None) -> bool:
-    """Return True when *a* and *b* are the same to the controller."""
-    kind_a, kind_b = type(a), type(b)
-    if kind_a in _SCALARS and kind_b in _SCALARS:
-        if kind_a is bool or kind_b is bool:
-            return kind_a is kind_b and a == b
-        return bool(a == b)
-    a, b = _blank(a), _blank(b)
-    if a is None or b is None:
-        return a is b
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
-        if defaults is None:
-            return all(_equal(a.get(key), b.get(key)) for key in a.keys() | b.keys())
-        for key in a.keys() | b.keys():
-            default = defaults.get(key) if isinstance(key, str) else None
-            if not _equal(_or(a.get(key), default), _or(b.get(key), default)):
-                return False
-        return True
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        if len(a) != len(b):
-            return False
-        return all(_equal(x, y, defaults) for x, y in zip(a, b, strict=True))
-    return False  # a container against a scalar, or a type JSON does not have
-
-
-def _or(value: object, default: object) -> object:
-    blank = _blank(value)
-    return default if blank is None else blank
-
-
-def _diff(
-    a: object,
-    b: object,
-    path: Path,
-    defaults: Mapping[str, object] | None,
-    out: list[tuple[Path, object, object]],
-    *,
-    late: frozenset[Path],
-) -> None:
-    """Append ``(path, old, new)`` to *out* for each changed leaf, outside the handled fields.
-
-    A field of *late* going from absent to a value is no change (the controller's
-    late initialization).
-    """
-    a, b = _blank(a), _blank(b)
-    if a is None and b is None:
-        return
-    if type(a) in _SCALARS and type(b) in _SCALARS:
-        if not _equal(a, b):
-            out.append((path, a, b))
-        return
-    if isinstance(a, Mapping | None) and isinstance(b, Mapping | None):
-        old: Mapping[Any, Any] = a or {}
-        new: Mapping[Any, Any] = b or {}
-        for key in sorted(old.keys() | new.keys(), key=str):
-            before, after = old.get(key), new.get(key)
-            if defaults and isinstance(key, str) and key in defaults:
-                before, after = _or(before, defaults[key]), _or(after, defaults[key])
-            if before is None and after is None:
-                continue
-            child = (*path, key)
-            if child in _HANDLED or (_blank(before) is None and child in late):
-                continue
-            _diff(before, after, child, None, out, late=late)
-        return
-    if isinstance(a, list | tuple) and isinstance(b, list | tuple) and len(a) == len(b):
-        last = path[-1]
-        item_defaults = _ITEM_DEFAULTS.get(last) if isinstance(last, str) else None
-        for index, (x, y) in enumerate(zip(a, b, strict=True)):
-            _diff(x, y, (*path, index), item_defaults, out, late=late)
-        return
-    if not _equal(a, b):
-        out.append((path, a, b))
-
-
-def _sensitive(path: Path) -> bool:
-    return any(isinstance(step, str) and step in SENSITIVE_MAPS for step in path)
-
-
-def _render(value: object) -> str:
-    """Describe a value for a message (never called for a sensitive one)."""
-    if value is None:
-        return "unset"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        return show(value)
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list | tuple):
-        return f"{len(value)} item" + ("" if len(value) == 1 else "s")
-    return f"a {type(value).__name__}"
-
-
-def _change(path: Path, before: object, after: object) -> str:
-    if _sensitive(path):
-        if before is None:
-            return "key added"
-        if after is None:
-            return "key removed"
-        return "value changed"
-    return f"{_render(before)} -> {_render(after)}"
-
-
 def _immutable(path: Path, before: object, after: object) -> Finding:
     where = format_path(path)
     if path in LATE_INITIALIZED and after is None:
@@ -371,7 +230,7 @@ def _immutable(path: Path, before: object, after: object) -> Finding:
     return Finding(
         IMMUTABLE,
         path,
-        f"{where} cannot change after creation ({_change(path, before, after)}): {hint}",
+        f"{where} cannot change after creation ({describe_change(path, before, after)}): {hint}",
     )
 
 
@@ -380,9 +239,9 @@ def _immutable(path: Path, before: object, after: object) -> Finding:
 
 def _warm_pool(before: object, after: object) -> list[Finding] | None:
     """Return None when the warm pool did not change, else its findings (maybe none)."""
-    if _equal(before, after):
+    if equal(before, after):
         return None
-    change = _change(_KEEP_ALIVE, before, after)
+    change = describe_change(_KEEP_ALIVE, before, after)
     if before is None:
         return [
             Finding(
@@ -410,11 +269,13 @@ def _warm_pool(before: object, after: object) -> list[Finding] | None:
 
 def _profiler(old_spec: Mapping[Any, Any], new_spec: Mapping[Any, Any]) -> list[Finding] | None:
     """Return None when the profiler did not change, else its findings (maybe none)."""
-    old_config, new_config = _get(old_spec, _PROFILER_CONFIG), _get(new_spec, _PROFILER_CONFIG)
-    old_rules, new_rules = _get(old_spec, _PROFILER_RULES), _get(new_spec, _PROFILER_RULES)
-    defaults = _ITEM_DEFAULTS["profilerRuleConfigurations"]
-    rules_changed = not _equal(old_rules, new_rules, defaults)
-    if _equal(old_config, new_config) and not rules_changed:
+    old_config = value_at(old_spec, _PROFILER_CONFIG)
+    new_config = value_at(new_spec, _PROFILER_CONFIG)
+    old_rules = value_at(old_spec, _PROFILER_RULES)
+    new_rules = value_at(new_spec, _PROFILER_RULES)
+    defaults = ITEM_DEFAULTS["profilerRuleConfigurations"]
+    rules_changed = not equal(old_rules, new_rules, defaults)
+    if equal(old_config, new_config) and not rules_changed:
         return None
 
     rules_removed = old_rules is not None and new_rules is None
@@ -447,7 +308,7 @@ def _profiler(old_spec: Mapping[Any, Any], new_spec: Mapping[Any, Any]) -> list[
                 PROFILER_RULES,
                 _PROFILER_RULES,
                 f"spec.profilerRuleConfigurations cannot change this way "
-                f"({_change(_PROFILER_RULES, old_rules, new_rules)}): {_TERMINAL}",
+                f"({describe_change(_PROFILER_RULES, old_rules, new_rules)}): {_TERMINAL}",
             )
         ]
     return list(_rule_findings(old_rules, new_rules, defaults))
@@ -499,7 +360,7 @@ def _rule_findings(
                 (*_PROFILER_RULES, at),
                 f"{label} cannot move (from position {index} to {at}): {_RULES_HINT}",
             )
-        elif not _equal(rule, new[at], defaults):
+        elif not equal(rule, new[at], defaults):
             yield Finding(
                 PROFILER_RULES,
                 (*_PROFILER_RULES, at),
@@ -519,13 +380,13 @@ def _rule_findings(
 
 def _changed_fields(old: object, new: object, defaults: Mapping[str, object]) -> str:
     if not isinstance(old, Mapping) or not isinstance(new, Mapping):
-        return f"{_render(_blank(old))} -> {_render(_blank(new))}"
+        return f"{describe(blank(old))} -> {describe(blank(new))}"
     fields = sorted(
         str(key)
         for key in old.keys() | new.keys()
-        if not _equal(
-            _or(old.get(key), defaults.get(key) if isinstance(key, str) else None),
-            _or(new.get(key), defaults.get(key) if isinstance(key, str) else None),
+        if not equal(
+            or_default(old.get(key), defaults.get(key) if isinstance(key, str) else None),
+            or_default(new.get(key), defaults.get(key) if isinstance(key, str) else None),
         )
     )
     return ", ".join(fields) + " changed"

@@ -8,30 +8,31 @@ the decision, which runs with the others of its event-loop turn in one batch
 (:mod:`webhook.server.batch`), or in the worker thread for a large body
 (:mod:`webhook.server.worker`), and sends it. ``/validate`` first tries to prove the
 whole review clean in one native check (:mod:`webhook.server.fast`). Everything else (``/healthz``,
-``/readyz``, ``/metrics``) is a small FastAPI application behind it.
+``/readyz``, ``/metrics``) is a small FastAPI application behind it
+(:mod:`webhook.server.operations`).
 
 Every failure gets a deliberate answer: a body that is not JSON, not an
 AdmissionReview v1, too large, or a bug in a check is answered with a clear
 message, never with a traceback and never with ``allowed: true``. Requests are
-counted and logged on the event loop, whichever thread decided them.
+counted and logged on the event loop, whichever thread decided them
+(:mod:`webhook.server.exchange`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from functools import partial
 from typing import Any, Final, NamedTuple
 
 import orjson
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from webhook.server import admission
 from webhook.server.batch import Batch
+from webhook.server.exchange import Exchange, Reply, error_body
+from webhook.server.operations import operations_app
 from webhook.server.state import ServerState
 from webhook.server.wire import API_VERSION, AdmissionRequest, parse_request
 from webhook.server.worker import OFF_LOOP_BYTES, Worker
@@ -100,13 +101,9 @@ async def _send(send: Send, status: int, body: bytes, *, close: bool = False) ->
     await send({"type": "http.response.body", "body": body})
 
 
-def _error(message: str) -> bytes:
-    return orjson.dumps({"error": message})
-
-
 def build_app(state: ServerState, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
     """The application serving *state*."""
-    operations = _operations_app(state)
+    operations = operations_app(state)
     batch = Batch()
     worker = Worker()
 
@@ -116,19 +113,11 @@ def build_app(state: ServerState, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
             await operations(scope, receive, send)
             return
         if scope["method"] != "POST":
-            await _send(send, 405, _error("use POST with an AdmissionReview"))
+            await _send(send, 405, error_body("use POST with an AdmissionReview"))
             return
         await _admit(state, scope, receive, send, batch=batch, worker=worker, max_body=max_body)
 
     return app
-
-
-class Reply(NamedTuple):
-    """An HTTP answer, ready to send."""
-
-    status: int
-    body: bytes
-    close: bool = False
 
 
 class _Lookup(NamedTuple):
@@ -136,92 +125,6 @@ class _Lookup(NamedTuple):
 
     request: AdmissionRequest
     namespace: str
-
-
-class _Exchange:
-    """One admission request on its way to an answer: what to count and log.
-
-    Counting and logging belong to the event loop's thread: when the worker
-    decides, they wait in :attr:`later` until the loop :meth:`settle` s them.
-    """
-
-    __slots__ = ("endpoint", "fast", "handler", "later", "start", "state")
-
-    def __init__(self, state: ServerState, path: str) -> None:
-        self.state = state
-        self.endpoint = path[1:]  # the metric and log label: validate, mutate
-        self.handler = HANDLERS[path]
-        # The one-check proof of a clean review (webhook.server.fast) is /validate's.
-        self.fast = state.fast_path if self.handler is admission.validate else None
-        self.start = time.perf_counter()
-        self.later: list[Callable[[], None]] | None = None
-        """Set by the caller when the decision runs off the loop."""
-
-    def reject(self, status: int, message: str) -> Reply:
-        """An HTTP error: the request is not an AdmissionReview we can answer."""
-        self._record(partial(self._rejected, status, message))
-        return Reply(status, _error(message), close=status == 413)
-
-    def answer(self, uid: str, answer: admission.Answer, request: AdmissionRequest | None) -> Reply:
-        """An AdmissionReview response, counted and logged."""
-        body = admission.response(uid, answer)
-        if self.later is None:
-            self._answered(uid, answer, request)
-        else:
-            self.later.append(partial(self._answered, uid, answer, request))
-        return Reply(200, body)
-
-    def failed(self, error: Exception, uid: str | None) -> None:
-        """Log a bug met on the way (the answer says to see the log)."""
-        self._record(partial(self.state.log, "internal-error", "error", uid=uid, error=repr(error)))
-
-    def settle(self) -> None:
-        """Count and log what the worker decided (on the loop)."""
-        later, self.later = self.later, None
-        for record in later or ():
-            record()
-
-    def _record(self, record: Callable[[], None]) -> None:
-        if self.later is None:
-            record()
-        else:
-            self.later.append(record)
-
-    def _rejected(self, status: int, message: str) -> None:
-        seconds = time.perf_counter() - self.start
-        self.state.metrics.observe(self.endpoint, "UNKNOWN", "error", seconds)
-        self.state.log(
-            "bad-request", "warning", endpoint=self.endpoint, status=status, error=message
-        )
-
-    def _answered(
-        self, uid: str, answer: admission.Answer, request: AdmissionRequest | None
-    ) -> None:
-        seconds = time.perf_counter() - self.start
-        operation = request["operation"] if request else "UNKNOWN"
-        self.state.metrics.observe(
-            self.endpoint, operation, answer.decision, seconds, answer.findings
-        )
-        kind = namespace = name = ""
-        dry_run = False
-        if request is not None:
-            kind = request["kind"].get("kind", "")
-            namespace = request.get("namespace", "")
-            name = request.get("name") or admission.object_name(request.get("object"))
-            dry_run = request.get("dryRun", False)
-        self.state.log.decision(
-            endpoint=self.endpoint,
-            uid=uid,
-            kind=kind,
-            namespace=namespace,
-            name=name,
-            operation=operation,
-            decision=answer.decision,
-            findings=answer.findings,
-            patched=len(answer.patch),
-            dry_run=dry_run,
-            seconds=seconds,
-        )
 
 
 async def _reply(send: Send, reply: Reply) -> None:
@@ -239,7 +142,8 @@ async def _admit(
     max_body: int,
 ) -> None:
     """Read the body, decide in this turn's batch or in the worker, answer."""
-    exchange = _Exchange(state, scope["path"])
+    path = scope["path"]
+    exchange = Exchange(state, path, HANDLERS[path])
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > max_body:
             await _reply(send, exchange.reject(413, f"body over {max_body} bytes"))
@@ -263,12 +167,12 @@ async def _admit(
             reply = await run(partial(_answer, exchange, reply.request, labels))
     except Exception as error:  # a bug outside the handler: deny, say so, never a traceback
         exchange.failed(error, None)
-        reply = Reply(500, _error("trainingjob-guard failed: see its log"))
+        reply = Reply(500, error_body("trainingjob-guard failed: see its log"))
     exchange.settle()
     await _reply(send, reply)
 
 
-def _decide(exchange: _Exchange, body: bytes) -> Reply | _Lookup:
+def _decide(exchange: Exchange, body: bytes) -> Reply | _Lookup:
     """Parse and check the AdmissionReview, then answer it (no I/O: batch or worker thread)."""
     if len(body) > OFF_LOOP_BYTES and body.count(b"{") + body.count(b"[") > MAX_CONTAINERS:
         # orjson holds the GIL for the whole parse: a million objects would stall the
@@ -320,7 +224,7 @@ def _decide(exchange: _Exchange, body: bytes) -> Reply | _Lookup:
 
 
 def _answer(
-    exchange: _Exchange, request: AdmissionRequest, labels: admission.NamespaceLabels | None
+    exchange: Exchange, request: AdmissionRequest, labels: admission.NamespaceLabels | None
 ) -> Reply:
     """The handler's answer, with the configuration in force now (reloads swap it whole)."""
     state = exchange.state
@@ -372,43 +276,3 @@ def _uid(data: dict[str, Any]) -> str | None:
     request = data.get("request")
     uid = request.get("uid") if isinstance(request, dict) else None
     return uid if isinstance(uid, str) and uid else None
-
-
-def _operations_app(state: ServerState) -> FastAPI:
-    app = FastAPI(title="trainingjob-guard", docs_url=None, redoc_url=None, openapi_url=None)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """Alive: the process answers."""
-        return {"status": "ok"}
-
-    @app.get("/readyz")
-    def readyz() -> JSONResponse:
-        """Ready: the policies are loaded (the cluster's too) and the certificate is valid."""
-        problems = []
-        expiry = state.certificate_seconds()
-        if expiry is not None and expiry <= 0:
-            problems.append("the serving certificate has expired")
-        if state.cluster is not None and not state.cluster.loaded:
-            problems.append("the cluster's TrainingJobPolicy objects are not loaded yet")
-        status = 200 if not problems else 503
-        return JSONResponse(
-            {
-                "status": "ok" if not problems else "not ready",
-                "problems": problems,
-                "policies": [p.id for p in state.config.policies.policies],
-                "lastReloadError": state.last_reload_error,
-                "certificateExpiresInSeconds": expiry,
-            },
-            status_code=status,
-        )
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        """Prometheus metrics, rendered on the event loop, where the requests are counted."""
-        expiry = await asyncio.to_thread(state.certificate_seconds)
-        if expiry is not None:
-            state.metrics.certificate_expiry.set(expiry)
-        return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
-
-    return app

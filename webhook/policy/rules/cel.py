@@ -38,7 +38,8 @@ from typing import Any, Final
 
 from cel_expr_python import cel
 
-from webhook.constraints.bounds import CHARS, DEPTH, ENTRIES, VALUES, fits
+from webhook.constraints.bounds import CHARS, DEPTH, ENTRIES, VALUES
+from webhook.constraints.gate import fits
 from webhook.policy.model import CelRule
 from webhook.policy.rules import Check, RuleConfigError, Violation, parse_field
 from webhook.policy.subject import Subject

@@ -37,6 +37,8 @@ class Results:
     """After the MutatingAdmissionPolicy, run offline."""
     both: dict[str, Any] | None
     """After the policy, then the webhook (the chart's ``both``); None when the policy failed."""
+    reversed: Outcome
+    """After the webhook, then the policy."""
     stored: bool
     """Whether the API server would accept the webhook's result at its schema check."""
     oversized: bool
@@ -69,15 +71,8 @@ def _apply(job: dict[str, Any], patch: list[dict[str, Any]]) -> dict[str, Any]:
     return jsonpatch.apply_patch(job, patch) if patch else job
 
 
-def run(request: Request, config: Config, exported: MapExport) -> Results | None:
-    """Both sides' results for *request*; None when the API server could not decode the job."""
-    job = decoded(request.job)
-    if job is None:
-        return None
-    patch = _webhook(job, request, config)
-    webhook = _apply(job, patch)
-    expected = _apply(job, [op for op in patch if not _coercion(op)])
-    outcome = mutate(
+def _policy(exported: MapExport, job: dict[str, Any], request: Request) -> Outcome:
+    return mutate(
         exported.objects[0],
         [m.offline for m in exported.mutations],
         obj=job,
@@ -90,6 +85,17 @@ def run(request: Request, config: Config, exported: MapExport) -> Results | None
         ),
         namespace=namespace_object(request.namespace, request.labels),
     )
+
+
+def run(request: Request, config: Config, exported: MapExport) -> Results | None:
+    """Both sides' results for *request*; None when the API server could not decode the job."""
+    job = decoded(request.job)
+    if job is None:
+        return None
+    patch = _webhook(job, request, config)
+    webhook = _apply(job, patch)
+    expected = _apply(job, [op for op in patch if not _coercion(op)])
+    outcome = _policy(exported, job, request)
     both = None
     if outcome.object is not None:
         both = _apply(outcome.object, _webhook(outcome.object, request, config))
@@ -99,6 +105,7 @@ def run(request: Request, config: Config, exported: MapExport) -> Results | None
         expected,
         outcome,
         both,
+        _policy(exported, webhook, request),
         admitted(webhook) is not None,
         bool(oversized(job, config)),
         outcome.object is not None and bool(oversized(outcome.object, config)),
@@ -109,8 +116,9 @@ def check(results: Results, name: str, *, exact: bool = True) -> None:
     """The policy gives the webhook's result less its coercions, and after it the webhook gives
     its own; else the job is refused or denied whatever either does: the API server refuses
     the webhook's result and the policy's (or the policy fails), or the job is past the size
-    gate (which no default takes it back within). Not *exact*: the export left more than
-    coercions to the webhook, which fills them in after the policy, to its own result."""
+    gate (which no default takes it back within). The policy after the webhook changes
+    nothing. Not *exact*: the export left more than coercions to the webhook, which fills
+    them in after the policy, to its own result."""
     if results.oversized:
         assert results.policy.error or results.still_oversized, name
         return
@@ -119,6 +127,7 @@ def check(results: Results, name: str, *, exact: bool = True) -> None:
         assert outcome is None or admitted(outcome) is None, (name, results.policy.patches)
         return
     assert not results.policy.error, (name, results.policy.error)
+    assert results.reversed.object == results.webhook, (name, results.reversed)
     if not exact:  # defaults left to the webhook besides coercions: it fills them in after
         assert results.both == results.webhook, (name, results.policy.patches)
         return

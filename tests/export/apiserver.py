@@ -1,5 +1,6 @@
-"""What the API server hands to validating admission: the object after decoding and the
-schema check, for the tests that hold the exported policies to the webhook.
+"""What the API server hands to admission: the object after decoding (:func:`decoded`, what
+mutating admission sees) and after the schema check (:func:`admitted`, what validating
+admission sees), for the tests that hold the exported policies to the webhook.
 
 A TrainingJob reaches validating admission only once the API server has pruned
 the fields its CRD does not define and the nulls, dropped ``status`` on CREATE
@@ -63,6 +64,31 @@ def _plain(value: Any) -> bool:
     if isinstance(value, list):
         return all(item is not None and _plain(item) for item in value)
     return False  # a float, a date from YAML
+
+
+def _json(value: Any) -> Any:
+    """*value* as the API server decodes JSON: an integer past int64 becomes a float."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | float):
+        return value
+    if isinstance(value, int):
+        return value if _INT64[0] <= value <= _INT64[1] else float(value)
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: _json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json(item) for item in value]
+    raise TypeError(type(value).__name__)
+
+
+def decoded(obj: Any) -> dict[str, Any] | None:
+    """*obj* as mutating admission sees it (unknown fields and nulls pruned, not yet checked
+    against the schema), or None when it is not a JSON object kubectl could send."""
+    if not isinstance(obj, dict):
+        return None
+    try:
+        job: dict[str, Any] = _json(_prune(copy.deepcopy(obj), ()))
+    except TypeError:  # a date or another YAML value kubectl writes as a string
+        return None
+    return job
 
 
 def admitted(obj: Any, operation: str = "CREATE") -> dict[str, Any] | None:

@@ -56,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "test":
         code = commands.test(args)
     elif args.command == "export":
-        code = commands.export_vap(args, ["trainingjob-guard", *(argv or sys.argv[1:])])
+        command = ["trainingjob-guard", *(argv or sys.argv[1:])]
+        export = commands.export_map if args.export_kind == "map" else commands.export_vap
+        code = export(args, command)
     elif args.command == "completion":
         sys.stdout.write(completion.script(parser, args.shell))
         code = 0

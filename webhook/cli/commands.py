@@ -150,6 +150,33 @@ def export_vap(args: argparse.Namespace, command: list[str]) -> int:
     return OK
 
 
+def export_map(args: argparse.Namespace, command: list[str]) -> int:
+    """``export map``: the policies' defaults as a MutatingAdmissionPolicy (beta), on stdout."""
+    from webhook.export import render  # noqa: PLC0415 (only when exporting)
+    from webhook.export.mutating import export  # noqa: PLC0415
+
+    policies = load_requested_policies(args)
+    if policies is None:
+        return USAGE
+    exported = export(Config(policies=policies))
+    for line in render.map_report(exported):
+        print(line, file=sys.stderr)
+    if exported.errors:
+        for problem in exported.errors:
+            print(f"error: {problem}", file=sys.stderr)
+        print(
+            f"{len(exported.errors)} expression(s) over the API server's cost limits: "
+            "nothing was exported",
+            file=sys.stderr,
+        )
+        return USAGE
+    sys.stdout.write(render.map_stream(exported, command))
+    if args.strict and exported.skipped:
+        print(f"--strict: {len(exported.skipped)} default(s) cannot be exported", file=sys.stderr)
+        return DENIED
+    return OK
+
+
 def serve(args: argparse.Namespace) -> int:
     """``serve``: the admission webhook over TLS until SIGTERM."""
     from webhook.server.limits import Limits  # noqa: PLC0415 (only when serving)

@@ -48,7 +48,7 @@ def user_name(text: str) -> str:
     return text
 
 
-def add_policy_options(parser: argparse.ArgumentParser) -> None:
+def add_policy_options(parser: argparse.ArgumentParser, *, actions: bool = True) -> None:
     """Which policies to load, and rule actions: every subcommand that loads policies."""
     group = parser.add_argument_group("policy")
     group.add_argument(
@@ -70,6 +70,9 @@ def add_policy_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="check the SageMaker API's constraints only (no policy, not even the baseline)",
     )
+    if not actions:
+        parser.set_defaults(rule_action=[])
+        return
     group.add_argument(
         "--rule-action",
         type=rule_action,

@@ -160,10 +160,11 @@ def _audit_parser(sub: Sub) -> None:
 
 
 def _export_parser(sub: Sub) -> None:
-    """``export vap``: the checks the API server can run itself."""
+    """``export vap | map``: the checks and defaults the API server can run itself."""
     export = sub.add_parser(
         "export",
-        help="export the checks for the API server itself (ValidatingAdmissionPolicy)",
+        help="export the checks (ValidatingAdmissionPolicy) or the defaults "
+        "(MutatingAdmissionPolicy, beta) for the API server itself",
         description="Export the checks in a form the API server runs without the webhook.",
     )
     kinds = export.add_subparsers(dest="export_kind", required=True, metavar="KIND")
@@ -195,6 +196,26 @@ def _export_parser(sub: Sub) -> None:
         f"checked (repeatable; default: {ACK_CONTROLLER_USER})",
     )
     options.add_policy_options(vap)
+    defaults = kinds.add_parser(
+        "map",
+        help="print a MutatingAdmissionPolicy (beta) with the policies' defaults",
+        description=(
+            "Print the policies' defaults that CEL can state as one "
+            "admissionregistration.k8s.io/v1beta1 MutatingAdmissionPolicy and its binding "
+            "(YAML): BETA, Kubernetes 1.34+ with the MutatingAdmissionPolicy feature gate and "
+            "the v1beta1 API enabled. One mutation per policy, in policy id order, fills in on "
+            "CREATE what the webhook's /mutate fills in. A comment block lists every default "
+            "left to the webhook and why, and the estimated CEL cost (also on stderr). Exit 0: "
+            "exported; 1: with --strict, some default could not be exported; 2: a policy does "
+            "not load, or an expression is over the API server's cost limits."
+        ),
+    )
+    defaults.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) when any default cannot be exported, instead of only reporting it",
+    )
+    options.add_policy_options(defaults, actions=False)
 
 
 def _policy_parser(sub: Sub) -> None:

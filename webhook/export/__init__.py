@@ -1,4 +1,7 @@
-"""The checks as ValidatingAdmissionPolicy (``trainingjob-guard export vap``), without I/O.
+"""The checks and defaults as admission policies the API server runs itself, without I/O.
+
+``trainingjob-guard export vap`` writes the checks as ValidatingAdmissionPolicy,
+``export map`` the defaults as MutatingAdmissionPolicy (beta).
 
 :mod:`.vap` assembles the objects: SageMaker's constraints (:mod:`.constraints`,
 from the same generated data as the Python checks, walked by :mod:`.walk`, with
@@ -12,4 +15,9 @@ of :mod:`.lexer` into the tree of :mod:`.expr`), knows its values by their shape
 and the price of each function (:mod:`.stdlib`). :mod:`.offline` evaluates
 exported policies as the API server would, for the tests that hold them to the
 webhook.
+
+:mod:`.mutating` assembles the MutatingAdmissionPolicy: each policy's defaults
+(:mod:`.fill`, the webhook's fill-absent) as JSON Patch nodes (:mod:`.mutation`),
+rendered as ``JSONPatch`` values for the API server and as map literals for
+:mod:`.replay`, which runs them offline.
 """

@@ -94,6 +94,11 @@ def implies(condition: str, then: str) -> str:
     return any_of([negate(condition), then])
 
 
+def grouped(part: str) -> str:
+    """*part* in parentheses unless it is one atom (a name, a call, a literal)."""
+    return _grouped(part)
+
+
 def _grouped(part: str, *, strict: bool = False) -> str:
     """*part* in parentheses unless it is one atom (a name, a call, a literal)."""
     if _atomic(part) and not (strict and part.startswith("!")):

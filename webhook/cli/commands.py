@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,22 +133,13 @@ def export_vap(args: argparse.Namespace, command: list[str]) -> int:
     except ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return USAGE
-    for line in render.report(exported):
-        print(line, file=sys.stderr)
-    if exported.errors:
-        for problem in exported.errors:
-            print(f"error: {problem}", file=sys.stderr)
-        print(
-            f"{len(exported.errors)} expression(s) over the API server's cost limits: "
-            "nothing was exported",
-            file=sys.stderr,
-        )
-        return USAGE
-    sys.stdout.write(render.stream(exported, command))
-    if args.strict and exported.skipped:
-        print(f"--strict: {len(exported.skipped)} rule(s) cannot be exported", file=sys.stderr)
-        return DENIED
-    return OK
+    return _exported(
+        args,
+        render.report(exported),
+        exported.errors,
+        lambda: render.stream(exported, command),
+        skipped=f"{len(exported.skipped)} rule(s)" if exported.skipped else "",
+    )
 
 
 def export_map(args: argparse.Namespace, command: list[str]) -> int:
@@ -159,20 +151,41 @@ def export_map(args: argparse.Namespace, command: list[str]) -> int:
     if policies is None:
         return USAGE
     exported = export(Config(policies=policies))
-    for line in render.map_report(exported):
+    return _exported(
+        args,
+        render.map_report(exported),
+        exported.errors,
+        lambda: render.map_stream(exported, command),
+        skipped=f"{len(exported.skipped)} default(s)" if exported.skipped else "",
+    )
+
+
+def _exported(
+    args: argparse.Namespace,
+    report: Iterable[str],
+    errors: Sequence[str],
+    stream: Callable[[], str],
+    *,
+    skipped: str,
+) -> int:
+    """An export's report on stderr, then its objects on stdout unless over the cost limits.
+
+    Exit 2 (nothing printed) when an expression is over the API server's limits; 1 with
+    ``--strict`` when something was *skipped* (what, for the message); else 0.
+    """
+    for line in report:
         print(line, file=sys.stderr)
-    if exported.errors:
-        for problem in exported.errors:
+    if errors:
+        for problem in errors:
             print(f"error: {problem}", file=sys.stderr)
         print(
-            f"{len(exported.errors)} expression(s) over the API server's cost limits: "
-            "nothing was exported",
+            f"{len(errors)} expression(s) over the API server's cost limits: nothing was exported",
             file=sys.stderr,
         )
         return USAGE
-    sys.stdout.write(render.map_stream(exported, command))
-    if args.strict and exported.skipped:
-        print(f"--strict: {len(exported.skipped)} default(s) cannot be exported", file=sys.stderr)
+    sys.stdout.write(stream())
+    if args.strict and skipped:
+        print(f"--strict: {skipped} cannot be exported", file=sys.stderr)
         return DENIED
     return OK
 

@@ -47,7 +47,7 @@ from webhook.constraints.bounds import CHARS, ENTRIES, LENGTH, LIST_SIZE
 from webhook.constraints.schema import ListShape, StringShape
 from webhook.engine import Config
 from webhook.export import scope, text
-from webhook.export.cost import PER_CALL_LIMIT, RUNTIME_BUDGET, CostError, Environment
+from webhook.export.cost import CostError, Environment
 from webhook.export.fill import (
     JOB_NAME,
     NAME,
@@ -65,7 +65,7 @@ from webhook.export.shapes import LABEL_CHARS, NAME_CHARS, environment, job
 from webhook.export.syntax import CelSyntaxError
 from webhook.export.values import DYN, listing, mapping, record
 from webhook.export.values import text as sized_text
-from webhook.export.vap import MANAGED_BY, PREFIX, Cost
+from webhook.export.vap import MANAGED_BY, PREFIX, Cost, over_limits
 from webhook.model import GROUP, VERSION
 from webhook.policy.compiled import CompiledPolicy
 
@@ -300,20 +300,8 @@ def _estimate(result: MapExport) -> None:
     except (CostError, CelSyntaxError) as error:  # pragma: no cover - the exporter's own CEL
         result.errors.append(f"{NAME_OF_POLICY}: {error}")
         return
-    for where, cost in estimates:
-        if cost > PER_CALL_LIMIT:
-            result.errors.append(
-                f"{NAME_OF_POLICY} {where}: estimated cost {cost:,} is over the API server's "
-                f"per-expression limit of {PER_CALL_LIMIT:,}"
-            )
-    total = sum(cost for _, cost in estimates)
-    if total > RUNTIME_BUDGET:
-        result.errors.append(
-            f"{NAME_OF_POLICY}: estimated cost {total:,} in all is over the API server's budget "
-            f"of {RUNTIME_BUDGET:,} for one evaluation of a policy"
-        )
-    where, highest = max(estimates, key=lambda item: item[1])
-    result.costs.append(Cost(NAME_OF_POLICY, highest, where, total))
+    result.errors.extend(over_limits(NAME_OF_POLICY, estimates))
+    result.costs.append(Cost.of(NAME_OF_POLICY, estimates))
 
 
 __all__ = ["API_VERSION", "NAME_OF_POLICY", "MapExport", "Mutation", "export"]

@@ -18,7 +18,7 @@ that cannot be evaluated denies, or warns, as its binding says.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -72,6 +72,29 @@ class Cost:
     """Which one that is (``validations[3]``, ``variables.fits``...)."""
     total: int
     """All its expressions together: the most one evaluation can cost."""
+
+    @classmethod
+    def of(cls, policy: str, estimates: Sequence[tuple[str, int]]) -> Cost:
+        """The cost of *policy* from its expressions' estimates, ``(where, cost)`` each."""
+        where, highest = max(estimates, key=lambda item: item[1])
+        return cls(policy, highest, where, sum(cost for _, cost in estimates))
+
+
+def over_limits(policy: str, estimates: Sequence[tuple[str, int]]) -> list[str]:
+    """Why *policy*'s estimates are over the API server's limits (nothing when within)."""
+    problems = [
+        f"{policy} {where}: estimated cost {cost:,} is over the API server's per-expression "
+        f"limit of {PER_CALL_LIMIT:,}"
+        for where, cost in estimates
+        if cost > PER_CALL_LIMIT
+    ]
+    total = sum(cost for _, cost in estimates)
+    if total > RUNTIME_BUDGET:
+        problems.append(
+            f"{policy}: estimated cost {total:,} in all is over the API server's budget of "
+            f"{RUNTIME_BUDGET:,} for one evaluation of a policy"
+        )
+    return problems
 
 
 @dataclass(slots=True)
@@ -276,20 +299,8 @@ def _estimate(
     except (CostError, CelSyntaxError) as error:
         result.errors.append(f"{name}: {error}")
         return
-    for where, cost in estimates:
-        if cost > PER_CALL_LIMIT:
-            result.errors.append(
-                f"{name} {where}: estimated cost {cost:,} is over the API server's per-expression "
-                f"limit of {PER_CALL_LIMIT:,}"
-            )
-    total = sum(cost for _, cost in estimates)
-    if total > RUNTIME_BUDGET:
-        result.errors.append(
-            f"{name}: estimated cost {total:,} in all is over the API server's budget of "
-            f"{RUNTIME_BUDGET:,} for one evaluation of a policy"
-        )
-    where, highest = max(estimates, key=lambda item: item[1])
-    result.costs.append(Cost(name, highest, where, total))
+    result.errors.extend(over_limits(name, estimates))
+    result.costs.append(Cost.of(name, estimates))
 
 
 @functools.lru_cache(maxsize=16384)

@@ -1,12 +1,21 @@
-"""The exported policies and the webhook, asked about the same admission request."""
+"""The exported policies and the webhook, asked about the same admission request.
+
+Also what the export tests share: a policy folder's cases as requests
+(:func:`case_requests`), and ``export`` run as the command line runs it
+(:func:`export_cli`, :func:`yaml_objects`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import io
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jsonpatch
+import yaml
 
 from tests.export.apiserver import admitted
 from webhook.engine import Config, review
@@ -14,6 +23,7 @@ from webhook.export.offline import admission_request, evaluate, namespace_object
 from webhook.export.vap import Export
 from webhook.findings import Action
 from webhook.request import Context
+from webhook.testing import Case, CasesFile, read_case_file
 
 ACTIONS = {"Deny": Action.DENY, "Warn": Action.WARN, "Audit": Action.AUDIT}
 
@@ -92,3 +102,39 @@ def described(verdicts: Verdicts) -> str:
 
 def pairs(items: Iterable[tuple[str, Action]]) -> list[str]:
     return sorted(f"{action.value} {rule}" for rule, action in items)
+
+
+def case_requests(folder: Path) -> Iterator[tuple[Case, Request]]:
+    """Each case of a policy folder's ``tests/cases.yaml``, with the request it stands for."""
+    cases = CasesFile.model_validate(read_case_file(folder / "tests" / "cases.yaml"))
+    for case in cases.cases:
+        job: Any = read_case_file(folder / "tests" / case.object)
+        old = read_case_file(folder / "tests" / case.oldObject) if case.oldObject else None
+        namespace = case.namespace or (job.get("metadata") or {}).get("namespace") or "default"
+        yield (
+            case,
+            Request(
+                job,
+                namespace,
+                case.namespaceLabels or {},
+                case.userInfo.username or "alice",
+                tuple(case.userInfo.groups),
+                case.operation,
+                old,
+            ),
+        )
+
+
+def export_cli(kind: str, *args: str) -> tuple[int, str, str]:
+    """``trainingjob-guard export KIND ARGS...``: its exit code, stdout and stderr."""
+    from webhook.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["export", kind, *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def yaml_objects(text: str) -> list[dict[str, Any]]:
+    """The objects of a multi-document YAML stream, as ``kubectl apply -f -`` reads them."""
+    return [item for item in yaml.safe_load_all(text) if item]

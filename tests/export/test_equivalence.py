@@ -14,23 +14,19 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLES, PROJECT
-from tests.export.harness import Request, decide, described
+from tests.conftest import EXAMPLES, POLICY_FOLDERS, PROJECT
+from tests.export.harness import Request, case_requests, decide, described
 from tests.native.corpus import CORPORA, corpus_of, mutants
 from webhook.constraints.update import ACK_CONTROLLER_USER
 from webhook.engine import Config
 from webhook.export.vap import Export, export
 from webhook.policy.compiled import PolicySet
 from webhook.policy.load import baseline_policy, load_policies
-from webhook.testing import CasesFile, read_case_file
-
-FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_dir())
+from webhook.testing import read_case_file
 
 
 @functools.cache
@@ -38,26 +34,6 @@ def _configured(paths: tuple[str, ...]) -> tuple[Config, Export]:
     policies: PolicySet = load_policies(list(paths))
     config = Config(policies=policies)
     return config, export(config)
-
-
-def _cases(folder: Path) -> Iterator[tuple[str, Request]]:
-    cases = CasesFile.model_validate(read_case_file(folder / "tests" / "cases.yaml"))
-    for case in cases.cases:
-        job: Any = read_case_file(folder / "tests" / case.object)
-        old = read_case_file(folder / "tests" / case.oldObject) if case.oldObject else None
-        namespace = case.namespace or (job.get("metadata") or {}).get("namespace") or "default"
-        yield (
-            case.name,
-            Request(
-                job,
-                namespace,
-                case.namespaceLabels or {},
-                case.userInfo.username or "alice",
-                tuple(case.userInfo.groups),
-                case.operation,
-                old,
-            ),
-        )
 
 
 def _check(request: Request, config: Config, exported: Export, name: str) -> bool:
@@ -72,7 +48,7 @@ def _check(request: Request, config: Config, exported: Export, name: str) -> boo
     return True
 
 
-@pytest.mark.parametrize("folder", FOLDERS, ids=[folder.name for folder in FOLDERS])
+@pytest.mark.parametrize("folder", POLICY_FOLDERS, ids=[folder.name for folder in POLICY_FOLDERS])
 def test_every_case_and_its_mutants_get_the_webhooks_decision(folder: Path) -> None:
     configs: list[tuple[str, ...]] = [(str(folder / "policy.yaml"),)]
     if folder.name != "baseline":
@@ -81,7 +57,8 @@ def test_every_case_and_its_mutants_get_the_webhooks_decision(folder: Path) -> N
     for paths in configs:
         config, exported = _configured(paths)
         assert not exported.errors
-        for name, request in _cases(folder):
+        for case, request in case_requests(folder):
+            name = case.name
             for number, job in enumerate(
                 itertools.chain([request.job], mutants(dict(request.job), 4, seed=len(name)))
             ):
@@ -92,7 +69,7 @@ def test_every_case_and_its_mutants_get_the_webhooks_decision(folder: Path) -> N
 
 @pytest.mark.parametrize("corpus", CORPORA)
 def test_every_manifest_and_its_mutants_get_the_webhooks_decision(corpus: str) -> None:
-    everything = tuple(str(folder / "policy.yaml") for folder in FOLDERS)
+    everything = tuple(str(folder / "policy.yaml") for folder in POLICY_FOLDERS)
     compared = 0
     for paths in [(str(baseline_policy()),), everything]:
         config, exported = _configured(paths)

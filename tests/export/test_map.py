@@ -8,16 +8,14 @@ from __future__ import annotations
 import glob
 import io
 import itertools
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import redirect_stderr
 from pathlib import Path
-from typing import Any
 
 import kubernetes_validate
 import pytest
-import yaml
 
 from tests.conftest import EXAMPLES, PROJECT, write
-from tests.export.harness import Request
+from tests.export.harness import Request, export_cli, yaml_objects
 from tests.export.mutating import check, defaults_mutants, run
 from tests.native.corpus import jobs, mutants
 from webhook.cli import main
@@ -39,24 +37,13 @@ description: test
 """
 
 
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(["export", "map", *args])
-    return code, out.getvalue(), err.getvalue()
-
-
-def _objects(text: str) -> list[dict[str, Any]]:
-    return [item for item in yaml.safe_load_all(text) if item]
-
-
 def _policy(folder: Path, policy_id: str, body: str) -> Path:
     return write(folder, f"{policy_id}.yaml", HEAD.format(id=policy_id) + body)
 
 
 @pytest.fixture(scope="module")
 def everything() -> tuple[int, str, str]:
-    return _cli(*(arg for path in ALL for arg in ("--policy", path)))
+    return export_cli("map", *(arg for path in ALL for arg in ("--policy", path)))
 
 
 # --- the objects and the command ----------------------------------------------------------------
@@ -67,7 +54,7 @@ def test_the_objects_are_valid_v1beta1_objects_of_kubernetes_1_34(
 ) -> None:
     code, out, _ = everything
     assert code == 0
-    objects = _objects(out)
+    objects = yaml_objects(out)
     assert [o["kind"] for o in objects] == [
         "MutatingAdmissionPolicy",
         "MutatingAdmissionPolicyBinding",
@@ -86,14 +73,14 @@ def test_every_object_and_the_output_say_beta(everything: tuple[int, str, str]) 
     assert "BETA: MutatingAdmissionPolicy (admissionregistration.k8s.io/v1beta1)" in header
     assert "--feature-gates=MutatingAdmissionPolicy=true" in header
     assert "--runtime-config=admissionregistration.k8s.io/v1beta1=true" in header
-    for item in _objects(out):
+    for item in yaml_objects(out):
         assert item["metadata"]["annotations"]["trainingjob-guard.io/stability"] == "beta"
 
 
 def test_one_policy_holds_every_policys_defaults_in_id_order_on_create_only(
     everything: tuple[int, str, str],
 ) -> None:
-    policy, binding = _objects(everything[1])
+    policy, binding = yaml_objects(everything[1])
     assert policy["metadata"]["name"] == binding["spec"]["policyName"] == NAME_OF_POLICY
     annotations = policy["metadata"]["annotations"]
     assert annotations["trainingjob-guard.io/policies"] == (
@@ -144,23 +131,23 @@ def test_costs_are_within_the_api_servers_limits() -> None:
 
 
 def test_strict_fails_when_a_default_is_left_to_the_webhook() -> None:
-    assert _cli("--strict")[0] == 1  # the baseline's coerceStrings
+    assert export_cli("map", "--strict")[0] == 1  # the baseline's coerceStrings
     encryption = str(PROJECT / "policies" / "encryption")
-    code, out, err = _cli("--strict", "--no-baseline", "--policy", encryption)
+    code, out, err = export_cli("map", "--strict", "--no-baseline", "--policy", encryption)
     assert code == 0, err
     assert "Not exported: nothing" in out
 
 
 def test_without_defaults_there_is_nothing_to_apply() -> None:
-    code, out, err = _cli("--no-policy")
+    code, out, err = export_cli("map", "--no-policy")
     assert code == 0
-    assert _objects(out) == []
+    assert yaml_objects(out) == []
     assert "No policy has defaults: nothing to export." in err
 
 
 def test_a_policy_that_does_not_load_is_a_usage_error(tmp_path: Path) -> None:
     bad = write(tmp_path, "p.yaml", "apiVersion: trainingjob-guard.io/v1alpha1\nkind: Nope\n")
-    code, out, err = _cli("--policy", str(bad))
+    code, out, err = export_cli("map", "--policy", str(bad))
     assert code == 2
     assert out == ""
     assert "p.yaml" in err
@@ -338,7 +325,9 @@ def test_a_placeholder_reading_an_earlier_default_is_left_to_the_webhook(tmp_pat
         "spec.trainingJobName: policy b-tags (later by id) fills {trainingJobName} in with the "
         "job's own"
     )
-    code, _, err = _cli("--strict", "--no-baseline", "--policy", str(first), "--policy", str(later))
+    code, _, err = export_cli(
+        "map", "--strict", "--no-baseline", "--policy", str(first), "--policy", str(later)
+    )
     assert code == 1
     assert "--strict: 1 default(s) cannot be exported" in err
     assert _compare(config, _requests(tmp_path), exact=False) >= 150

@@ -14,25 +14,22 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLES, PROJECT
+from tests.conftest import EXAMPLES, POLICY_FOLDERS
 from tests.export.apiserver import decoded
-from tests.export.harness import Request
+from tests.export.harness import Request, case_requests
 from tests.export.mutating import check, defaults_mutants, run
 from tests.native.corpus import CORPORA, corpus_of, mutants
 from webhook.engine import Config
 from webhook.export.mutating import MapExport, export
 from webhook.policy.defaults import DefaultsPlan
 from webhook.policy.load import baseline_policy, load_policies
-from webhook.testing import Case, CasesFile, read_case_file
+from webhook.testing import read_case_file
 
-FOLDERS = sorted(path for path in (PROJECT / "policies").iterdir() if path.is_dir())
-EVERYTHING = tuple(str(folder / "policy.yaml") for folder in FOLDERS)
+EVERYTHING = tuple(str(folder / "policy.yaml") for folder in POLICY_FOLDERS)
 
 
 @functools.cache
@@ -49,25 +46,7 @@ def _plans(config: Config) -> list[DefaultsPlan]:
     return [p.defaults for p in config.policies.policies if p.defaults is not None]
 
 
-def _cases(folder: Path) -> Iterator[tuple[Case, Request]]:
-    cases = CasesFile.model_validate(read_case_file(folder / "tests" / "cases.yaml"))
-    for case in cases.cases:
-        job: Any = read_case_file(folder / "tests" / case.object)
-        namespace = case.namespace or (job.get("metadata") or {}).get("namespace") or "default"
-        yield (
-            case,
-            Request(
-                job,
-                namespace,
-                case.namespaceLabels or {},
-                case.userInfo.username or "alice",
-                tuple(case.userInfo.groups),
-                case.operation,
-            ),
-        )
-
-
-@pytest.mark.parametrize("folder", FOLDERS, ids=[folder.name for folder in FOLDERS])
+@pytest.mark.parametrize("folder", POLICY_FOLDERS, ids=[folder.name for folder in POLICY_FOLDERS])
 def test_every_case_and_its_mutants_get_the_webhooks_defaults(folder: Path) -> None:
     configs: list[tuple[str, ...]] = [(str(folder / "policy.yaml"),)]
     if folder.name != "baseline":
@@ -77,7 +56,7 @@ def test_every_case_and_its_mutants_get_the_webhooks_defaults(folder: Path) -> N
         config, exported = _configured(paths)
         if not exported.objects:
             continue
-        for number, (case, request) in enumerate(_cases(folder)):
+        for number, (case, request) in enumerate(case_requests(folder)):
             jobs = itertools.chain(
                 [request.job],
                 defaults_mutants(request.job, _plans(config), 6, seed=number),
@@ -94,13 +73,13 @@ def test_every_case_and_its_mutants_get_the_webhooks_defaults(folder: Path) -> N
 
 @pytest.mark.parametrize(
     "folder",
-    [f for f in FOLDERS if "patched:" in (f / "tests" / "cases.yaml").read_text()],
+    [f for f in POLICY_FOLDERS if "patched:" in (f / "tests" / "cases.yaml").read_text()],
     ids=lambda folder: folder.name,
 )
 def test_the_cases_patched_objects_are_what_the_policy_gives(folder: Path) -> None:
     config, exported = _configured((str(folder / "policy.yaml"),))
     checked = 0
-    for case, request in _cases(folder):
+    for case, request in case_requests(folder):
         if case.patched is None or case.operation != "CREATE":
             continue
         results = run(request, config, exported)

@@ -4,8 +4,6 @@ cost figures a user reads, from the pure core and from ``trainingjob-guard expor
 from __future__ import annotations
 
 import glob
-import io
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +12,7 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT, write
-from tests.export.harness import Request, decide
-from webhook.cli import main
+from tests.export.harness import Request, decide, export_cli, yaml_objects
 from webhook.engine import Config
 from webhook.export.cost import PER_CALL_LIMIT, RUNTIME_BUDGET
 from webhook.export.offline import admission_request, evaluate, namespace_object
@@ -26,20 +23,9 @@ from webhook.policy.load import baseline_policy, load_policies
 ALL = sorted(glob.glob(str(PROJECT / "policies" / "*" / "policy.yaml")))
 
 
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(["export", "vap", *args])
-    return code, out.getvalue(), err.getvalue()
-
-
-def _objects(text: str) -> list[dict[str, Any]]:
-    return [item for item in yaml.safe_load_all(text) if item]
-
-
 @pytest.fixture(scope="module")
 def everything() -> tuple[int, str, str]:
-    return _cli(*(arg for path in ALL for arg in ("--policy", path)))
+    return export_cli("vap", *(arg for path in ALL for arg in ("--policy", path)))
 
 
 def test_every_object_is_valid_against_the_kubernetes_1_30_schemas(
@@ -47,7 +33,7 @@ def test_every_object_is_valid_against_the_kubernetes_1_30_schemas(
 ) -> None:
     code, out, _ = everything
     assert code == 0
-    objects = _objects(out)
+    objects = yaml_objects(out)
     kinds = {item["kind"] for item in objects}
     assert kinds == {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
     for item in objects:
@@ -55,7 +41,7 @@ def test_every_object_is_valid_against_the_kubernetes_1_30_schemas(
 
 
 def test_each_policy_has_a_binding_with_its_action(everything: tuple[int, str, str]) -> None:
-    objects = _objects(everything[1])
+    objects = yaml_objects(everything[1])
     policies = {o["metadata"]["name"] for o in objects if o["kind"] == "ValidatingAdmissionPolicy"}
     bindings = {
         o["spec"]["policyName"]: o["spec"]["validationActions"]
@@ -95,13 +81,13 @@ def test_costs_are_within_the_api_servers_limits() -> None:
 
 
 def test_strict_fails_when_a_rule_is_left_to_the_webhook() -> None:
-    assert _cli("--strict")[0] == 1
-    assert _cli("--strict", "--no-policy")[0] == 0
+    assert export_cli("vap", "--strict")[0] == 1
+    assert export_cli("vap", "--strict", "--no-policy")[0] == 0
 
 
 def test_a_policy_that_does_not_load_is_a_usage_error(tmp_path: Path) -> None:
     bad = write(tmp_path, "p.yaml", "apiVersion: trainingjob-guard.io/v1alpha1\nkind: Nope\n")
-    code, out, err = _cli("--policy", str(bad))
+    code, out, err = export_cli("vap", "--policy", str(bad))
     assert code == 2
     assert out == ""
     assert "p.yaml" in err
@@ -111,7 +97,7 @@ def test_a_relaxed_size_rule_cannot_be_exported() -> None:
     config = Config(actions={"sagemaker.length": Action.WARN})
     with pytest.raises(ExportError, match=r"sagemaker\.length relaxed"):
         export(config)
-    code, out, err = _cli("--rule-action", "sagemaker.length=warn")
+    code, out, err = export_cli("vap", "--rule-action", "sagemaker.length=warn")
     assert code == 2
     assert out == ""
     assert "sagemaker.length relaxed" in err

@@ -4,7 +4,8 @@
 ``export map`` the defaults as MutatingAdmissionPolicy (beta).
 
 :mod:`.vap` assembles the objects: SageMaker's constraints (:mod:`.constraints`,
-from the same generated data as the Python checks, walked by :mod:`.walk`, with
+from the same generated data as the Python checks, walked by :mod:`.walk` and written
+with the small expressions of :mod:`.snippets`, with
 the size gate in :mod:`.gate` and the cross-field rules in :mod:`.cross_field`)
 and the policies' rules (:mod:`.kinds`, one module per rule kind), scoped by
 :mod:`.scope`, with their patterns in RE2 (:mod:`.regex`, written out by

@@ -38,8 +38,8 @@ from webhook.constraints.bounds import (
     UNCHECKED,
     fixed_length,
 )
-from webhook.constraints.check import FREE_TEXT_FIELDS, PLACEHOLDER
-from webhook.constraints.patterns import line_terminators, one_line
+from webhook.constraints.check import FREE_TEXT_FIELDS
+from webhook.constraints.patterns import one_line
 from webhook.constraints.schema import (
     INT32_MAX,
     BoolShape,
@@ -57,49 +57,12 @@ from webhook.export.cross_field import cross_field
 from webhook.export.gate import FITS, FITS_REF, gate, guarded, metadata_gate
 from webhook.export.model import Skipped, Validation, Variable
 from webhook.export.regex import JavaPattern, NotExportableError, java_re2
+from webhook.export.snippets import has, message, one_line_check, placeholder_in, unless_reported
 from webhook.export.walk import Check, Walker, display, each_entry, variable
 from webhook.model.concepts import ITEMS
 from webhook.paths import SENSITIVE_MAPS
 
-PLACEHOLDER_RE2: Final = PLACEHOLDER.pattern
-"""The webhook's placeholder regex, a search RE2 reads the same way."""
-_LINE_BREAK_RE2: Final = "[" + line_terminators("re2") + "]"
 _DNS_MAX: Final = 253
-
-
-def _has(value: str, name: str) -> str:
-    return f"has({value}.{name})"
-
-
-def _one_line(value: str) -> str:
-    """CEL: *value* holds none of Java's line terminators (a ``.*`` pattern)."""
-    return f"!{value}.matches({text.string(_LINE_BREAK_RE2)})"
-
-
-def placeholder_in(value: str) -> str:
-    """CEL: *value* holds an unsubstituted template placeholder."""
-    return f"{value}.matches({text.string(PLACEHOLDER_RE2)})"
-
-
-def message(path: str, what: str, rule: str) -> str:
-    """A CEL string literal in the webhook's notation: ``path: what [rule]``."""
-    return text.string(f"{path}: {what} [{rule}]")
-
-
-def _unless_reported(body: Check, high: int, *, placeholder: bool) -> Check:
-    """*body*, or true where the size gate or the placeholder check reports the value.
-
-    ``size(v) > high`` is never true under the gate, but it bounds the cost estimate.
-    """
-
-    def check(v: str) -> str:
-        parts = [f"size({v}) > {high}"]
-        if placeholder:
-            parts.append(placeholder_in(v))
-        parts.append(body(v))
-        return text.any_of(parts)
-
-    return check
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +105,7 @@ class _Exporter:
             self.add(
                 "sagemaker.required",
                 display((*pattern, required)),
-                self.walker.at(pattern, functools.partial(_has, name=required)),
+                self.walker.at(pattern, functools.partial(has, name=required)),
                 constraint_messages.required(member).removeprefix(f"{required} "),
             )
         for name, member in shape.members.items():
@@ -185,7 +148,7 @@ class _Exporter:
         placeholder = not site.free
 
         def test(body: Check) -> str:
-            return where(_unless_reported(body, high, placeholder=placeholder))
+            return where(unless_reported(body, high, placeholder=placeholder))
 
         if placeholder:
             self.add(
@@ -229,7 +192,7 @@ class _Exporter:
         """``sagemaker.pattern``: the value matches *pattern*; skipped where RE2 cannot say it."""
         body: Check
         if one_line(pattern, low):
-            body = _one_line
+            body = one_line_check
             what = "holds a line break; SageMaker takes none here"
         else:
             try:
@@ -361,7 +324,7 @@ class _Exporter:
         low = key.min or 0
         body: Check
         if one_line(pattern, low):
-            body = _one_line
+            body = one_line_check
             what = "has a key with a line break; SageMaker takes none"
         else:
             body = functools.partial(JavaPattern.holds, java_re2(pattern))

@@ -13,10 +13,10 @@ from __future__ import annotations
 from webhook.constraints.check import FREE_TEXT_FIELDS
 from webhook.constraints.schema import ListShape, StringShape, StructShape
 from webhook.export import text
-from webhook.export.constraints import placeholder_in
 from webhook.export.expr import free_references
 from webhook.export.kinds.common import Cel, NotExportableError, RuleContext
 from webhook.export.model import Validation
+from webhook.export.snippets import placeholder_in
 from webhook.export.syntax import CelSyntaxError, parse
 from webhook.policy.model import CelRule
 from webhook.policy.rules import parse_field

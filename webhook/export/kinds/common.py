@@ -20,10 +20,10 @@ from webhook.constraints.bounds import fixed_length
 from webhook.constraints.check import FREE_TEXT_FIELDS
 from webhook.constraints.schema import StringShape
 from webhook.export import text
-from webhook.export.constraints import placeholder_in
 from webhook.export.gate import guarded
 from webhook.export.model import Validation
 from webhook.export.regex import NotExportableError, Templated, alternatives, glob_re2
+from webhook.export.snippets import placeholder_in
 from webhook.export.walk import Walker, display
 from webhook.findings import Action
 from webhook.model.concepts import Concept, fields

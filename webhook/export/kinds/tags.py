@@ -8,10 +8,10 @@ occurrence of a key, and the number of distinct keys.
 from __future__ import annotations
 
 from webhook.export import text
-from webhook.export.constraints import placeholder_in
 from webhook.export.kinds.common import RuleContext
 from webhook.export.model import Validation
 from webhook.export.regex import Templated, python_re2
+from webhook.export.snippets import placeholder_in
 from webhook.policy.model import TagsRule
 from webhook.policy.rules.tags import MAX_TAGS
 

@@ -22,6 +22,12 @@ Target (the server issue): ``/validate`` with the baseline policy reaches at
 least half the bare app's throughput, with p99 under 5 ms at 16 connections
 on a 2-core machine.
 
+The two are served differently on purpose: the bare app goes through uvicorn's
+ASGI cycle (a task per request, ``receive`` and two ``send`` calls), which is
+the floor of any ASGI application on this stack; the webhook's connections
+answer a small review themselves, without that cycle
+(:mod:`webhook.server.direct`), as they do in production.
+
 Usage: .venv/bin/python scripts/bench_server.py [--seconds N] [--connections N] [--rounds N]
 """
 

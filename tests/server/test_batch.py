@@ -128,6 +128,83 @@ def test_a_cancelled_request_is_skipped() -> None:
     assert ran == ["kept"]
 
 
+def test_submitted_work_runs_with_the_turns_and_is_answered_after_all_of_it() -> None:
+    """Work submitted by connections and awaited by requests in one turn runs in one
+    drain, in order; the callbacks come after every piece of work, each with its own
+    result or error."""
+    batch = Batch()
+    ran: list[Any] = []
+
+    def boom() -> int:
+        raise ValueError("boom")
+
+    def answered(name: str, result: Any, error: Exception | None) -> None:
+        ran.append((name, result, type(error).__name__ if error else None))
+
+    async def main() -> int:
+        waiting = asyncio.get_running_loop().create_task(batch.run(partial(_record, ran, 2)))
+        await asyncio.sleep(0)  # the request has queued its work
+        batch.submit(partial(_record, ran, 1), partial(answered, "first"))
+        batch.submit(boom, partial(answered, "second"))
+        batch.submit(partial(_record, ran, 3), partial(answered, "third"))
+        result: int = await waiting
+        return result
+
+    assert asyncio.run(main()) == 2
+    assert ran == [
+        2, 1, 3,
+        ("first", 1, None), ("second", None, "ValueError"), ("third", 3, None),
+    ]  # fmt: skip
+
+
+def test_a_failing_callback_is_reported_and_the_others_still_answered() -> None:
+    batch = Batch()
+    answered: list[int | None] = []
+    reported: list[str] = []
+
+    def fails(_: Any, __: Exception | None) -> None:
+        raise RuntimeError("a bug in an answer")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _, context: reported.append(str(context["exception"])))
+        batch.submit(lambda: 1, fails)
+        batch.submit(lambda: 2, lambda result, _: answered.append(result))
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert answered == [2]
+    assert reported == ["a bug in an answer"]
+
+
+def test_an_interrupted_drain_leaves_no_submitted_work_unanswered() -> None:
+    """A KeyboardInterrupt in one piece of work: the work before it is answered, the
+    work after it runs in a drain of its own."""
+    batch = Batch()
+    answered: list[Any] = []
+
+    def interrupt() -> int:
+        raise KeyboardInterrupt
+
+    def answer(result: Any, error: Exception | None) -> None:
+        answered.append(result)
+
+    def submit() -> None:  # as a connection does, from a callback of the loop
+        batch.submit(lambda: 1, answer)
+        batch.submit(interrupt, answer)
+        batch.submit(lambda: 3, answer)
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.call_soon(submit)
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_forever()
+        loop.run_until_complete(asyncio.sleep(0))
+    finally:
+        loop.close()
+    assert answered == [1, 3]
+
+
 class _Labels:
     """A namespace-label lookup with nothing cached: every call is a miss, off the loop."""
 

@@ -258,6 +258,51 @@ def test_a_chunked_body_over_the_limit_is_refused(server: Server) -> None:
     assert json.loads(body) == {"error": f"body over {MAX_BODY_BYTES} bytes"}
 
 
+# --- pipelined requests ------------------------------------------------------------------------
+
+
+def read_answers(connection: ssl.SSLSocket, count: int) -> list[tuple[bytes, bytes]]:
+    """The status lines and bodies of the next *count* answers (by their Content-Length)."""
+    data = b""
+    answers: list[tuple[bytes, bytes]] = []
+    while len(answers) < count:
+        head, found, rest = data.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0]) if found else 0
+        if found and len(rest) >= length:
+            answers.append((head.split(b"\r\n")[0], rest[:length]))
+            data = rest[length:]
+            continue
+        chunk = connection.recv(65536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    return answers
+
+
+def test_pipelined_requests_are_answered_in_order(server: Server) -> None:
+    """Three requests in one TLS write, a denied review, a health check and an allowed
+    review, get their answers in that order (the reviews are answered by the connection,
+    the health check by the application)."""
+    bad, good = review("CREATE", copy.deepcopy(VALID)), review("CREATE", copy.deepcopy(VALID))
+    bad["request"]["object"]["spec"]["resourceConfig"]["instanceType"] = "ml.bogus"
+
+    def post_of(data: dict[str, Any]) -> bytes:
+        body = body_of(data)
+        return b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n%s" % (
+            len(body),
+            body,
+        )
+
+    health = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    with connect(server, post_of(bad) + health + post_of(good)) as connection:
+        (denied_status, denied), (health_status, _), (allowed_status, allowed) = read_answers(
+            connection, 3
+        )
+    assert [denied_status, health_status, allowed_status] == [b"HTTP/1.1 200 OK"] * 3
+    assert json.loads(denied)["response"]["uid"] == bad["request"]["uid"]
+    assert json.loads(denied)["response"]["allowed"] is False
+    assert json.loads(allowed)["response"] == {"uid": good["request"]["uid"], "allowed": True}
+
+
 # --- a large review ----------------------------------------------------------------------------
 
 SLOW_MUTATE = """

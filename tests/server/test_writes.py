@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 from uvicorn.server import ServerState
 
-from webhook.server.connections import protocol
+from webhook.server.direct import protocol
 from webhook.server.limits import Limits
 from webhook.server.state import JsonLog
 
@@ -31,7 +31,7 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": ANSWER})
 
 
-class _Recorder(asyncio.Transport):
+class Recorder(asyncio.Transport):
     """A transport that keeps what is written, one entry per write."""
 
     def __init__(self) -> None:
@@ -75,7 +75,7 @@ async def _exchange(*chunks: bytes) -> list[bytes]:
     connection = protocol(Limits(), JsonLog())(
         config=config, server_state=ServerState(), app_state={}
     )
-    transport = _Recorder()
+    transport = Recorder()
     connection.connection_made(transport)
     for chunk in chunks:
         connection.data_received(chunk)

@@ -3,11 +3,14 @@
 ``POST /validate`` and ``POST /mutate`` are answered by a plain ASGI handler:
 the API server calls them on every ``kubectl apply``, and a framework's
 per-request machinery (routing, dependency injection, response models) would
-cost more than the decision itself. The handler only reads the body, awaits
+cost more than the decision itself. :class:`Admissions` reads the body, awaits
 the decision, which runs with the others of its event-loop turn in one batch
 (:mod:`webhook.server.batch`), or in the worker thread for a large body
-(:mod:`webhook.server.worker`), and sends it. ``/validate`` first tries to prove the
-whole review clean in one native check (:mod:`webhook.server.fast`). Everything else (``/healthz``,
+(:mod:`webhook.server.worker`), and sends it. The server's connections hand
+most admission requests to :class:`Admissions` themselves, without the ASGI
+cycle (:mod:`webhook.server.direct`); the answers are the same. ``/validate``
+first tries to prove the whole review clean in one native check
+(:mod:`webhook.server.fast`). Everything else (``/healthz``,
 ``/readyz``, ``/metrics``) is a small FastAPI application behind it
 (:mod:`webhook.server.operations`).
 
@@ -101,11 +104,12 @@ async def _send(send: Send, status: int, body: bytes, *, close: bool = False) ->
     await send({"type": "http.response.body", "body": body})
 
 
-def build_app(state: ServerState, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
-    """The application serving *state*."""
+def build_app(
+    state: ServerState, max_body: int = MAX_BODY_BYTES, admissions: Admissions | None = None
+) -> ASGIApp:
+    """The application serving *state* (with *admissions* when the connections share them)."""
     operations = operations_app(state)
-    batch = Batch()
-    worker = Worker()
+    admit = admissions or Admissions(state, max_body)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         handler = HANDLERS.get(scope.get("path", "")) if scope["type"] == "http" else None
@@ -115,7 +119,7 @@ def build_app(state: ServerState, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
         if scope["method"] != "POST":
             await _send(send, 405, error_body("use POST with an AdmissionReview"))
             return
-        await _admit(state, scope, receive, send, batch=batch, worker=worker, max_body=max_body)
+        await admit(scope, receive, send)
 
     return app
 
@@ -127,49 +131,111 @@ class _Lookup(NamedTuple):
     namespace: str
 
 
+Respond = Callable[[Reply], None]
+"""Sends an answer on the connection its request came from."""
+
+
+class Admissions:
+    """Answers ``/validate`` and ``/mutate``: for the ASGI application, and for the connections.
+
+    A connection hands a small, whole request straight to :meth:`submit`
+    (:mod:`webhook.server.direct`); every other one goes through the ASGI
+    application (:meth:`__call__`). Either way the decision is :func:`_decide`'s,
+    in the turn's batch or in the worker thread.
+    """
+
+    __slots__ = ("_looking_up", "batch", "max_body", "state", "worker")
+
+    def __init__(self, state: ServerState, max_body: int = MAX_BODY_BYTES) -> None:
+        self.state = state
+        self.max_body = max_body
+        self.batch = Batch()
+        self.worker = Worker()
+        self._looking_up: set[asyncio.Task[None]] = set()
+
+    def takes(self, path: str, length: int) -> bool:
+        """Whether a POST of a *length*-byte body to *path* may be :meth:`submit` ted."""
+        return path in HANDLERS and length <= OFF_LOOP_BYTES and length <= self.max_body
+
+    def submit(self, path: str, body: bytes, respond: Respond) -> None:
+        """Decide a request :meth:`takes` in this turn's batch; *respond* gets the answer."""
+        exchange = Exchange(self.state, path, HANDLERS[path])
+        self.batch.submit(
+            partial(_decide, exchange, body), partial(self._decided, exchange, respond)
+        )
+
+    def _decided(
+        self,
+        exchange: Exchange,
+        respond: Respond,
+        reply: Reply | _Lookup | None,
+        error: Exception | None,
+    ) -> None:
+        if isinstance(reply, _Lookup):
+            task = asyncio.get_running_loop().create_task(self._look_up(exchange, reply, respond))
+            self._looking_up.add(task)  # a reference, or the task may be collected mid-way
+            task.add_done_callback(self._looking_up.discard)
+            return
+        if error is not None or reply is None:
+            reply = _failed(exchange, error)
+        respond(reply)
+
+    async def _look_up(self, exchange: Exchange, lookup: _Lookup, respond: Respond) -> None:
+        try:
+            reply = await self._with_labels(exchange, lookup, self.batch.run)
+        except Exception as error:
+            reply = _failed(exchange, error)
+        respond(reply)
+
+    async def _with_labels(
+        self,
+        exchange: Exchange,
+        lookup: _Lookup,
+        run: Callable[[Callable[[], Reply]], Awaitable[Reply]],
+    ) -> Reply:
+        """The answer to *lookup*'s request, once its namespace's labels are looked up."""
+        labels_of = self.state.namespace_labels
+        assert labels_of is not None
+        labels = await _labels_of(labels_of, lookup.namespace)
+        return await run(partial(_answer, exchange, lookup.request, labels))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Read the body, decide in this turn's batch or in the worker, answer."""
+        path = scope["path"]
+        max_body = self.max_body
+        exchange = Exchange(self.state, path, HANDLERS[path])
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > max_body:
+                await _reply(send, exchange.reject(413, f"body over {max_body} bytes"))
+                return
+        try:
+            body = await read_body(receive, max_body)
+        except BodyTooLargeError:
+            await _reply(send, exchange.reject(413, f"body over {max_body} bytes"))
+            return
+        except ClientDisconnectedError:
+            return  # nobody to answer (the connection's end is logged where it was dropped)
+        run = self.batch.run
+        if len(body) > OFF_LOOP_BYTES:  # the batch is for small ones (webhook.server.worker)
+            run, exchange.later = self.worker.run, []
+        try:
+            reply = await run(partial(_decide, exchange, body))
+            if isinstance(reply, _Lookup):
+                reply = await self._with_labels(exchange, reply, run)
+        except Exception as error:  # a bug outside the handler: deny, say so, never a traceback
+            reply = _failed(exchange, error)
+        exchange.settle()
+        await _reply(send, reply)
+
+
 async def _reply(send: Send, reply: Reply) -> None:
     await _send(send, reply.status, reply.body, close=reply.close)
 
 
-async def _admit(
-    state: ServerState,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    *,
-    batch: Batch,
-    worker: Worker,
-    max_body: int,
-) -> None:
-    """Read the body, decide in this turn's batch or in the worker, answer."""
-    path = scope["path"]
-    exchange = Exchange(state, path, HANDLERS[path])
-    for name, value in scope["headers"]:
-        if name == b"content-length" and value.isdigit() and int(value) > max_body:
-            await _reply(send, exchange.reject(413, f"body over {max_body} bytes"))
-            return
-    try:
-        body = await read_body(receive, max_body)
-    except BodyTooLargeError:
-        await _reply(send, exchange.reject(413, f"body over {max_body} bytes"))
-        return
-    except ClientDisconnectedError:
-        return  # nobody to answer (the connection's end is logged where it was dropped)
-    run = batch.run
-    if len(body) > OFF_LOOP_BYTES:  # the batch is for small ones (webhook.server.worker)
-        run, exchange.later = worker.run, []
-    try:
-        reply = await run(partial(_decide, exchange, body))
-        if isinstance(reply, _Lookup):
-            lookup = state.namespace_labels
-            assert lookup is not None
-            labels = await _labels_of(lookup, reply.namespace)
-            reply = await run(partial(_answer, exchange, reply.request, labels))
-    except Exception as error:  # a bug outside the handler: deny, say so, never a traceback
-        exchange.failed(error, None)
-        reply = Reply(500, error_body("trainingjob-guard failed: see its log"))
-    exchange.settle()
-    await _reply(send, reply)
+def _failed(exchange: Exchange, error: Exception | None) -> Reply:
+    """The answer to a request whose decision failed on a bug: 500, and the bug in the log."""
+    exchange.failed(error or RuntimeError("no answer"), None)
+    return Reply(500, error_body("trainingjob-guard failed: see its log"))
 
 
 def _decide(exchange: Exchange, body: bytes) -> Reply | _Lookup:

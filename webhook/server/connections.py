@@ -132,7 +132,8 @@ class TurnWriter:
 class GuardedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a read timeout and a connection limit.
 
-    Use :func:`protocol` to get one with its limits for ``uvicorn.Config(http=...)``.
+    :func:`webhook.server.direct.protocol` gives one with its limits for
+    ``uvicorn.Config(http=...)``.
     Nothing is added per request: a request that arrives whole in one read,
     the usual case, costs a look at its state after the read.
     """
@@ -246,17 +247,6 @@ class GuardedProtocol(HttpToolsProtocol):
             client = f"{self.client[0]}:{self.client[1]}" if self.client else ""
             phase = "answer" if self._answering() else self._awaiting
             self.drops(reason, client=client, phase=phase, **fields)
-
-
-def protocol(limits: Limits, log: JsonLog) -> type[GuardedProtocol]:
-    """The protocol class for ``uvicorn.Config(http=...)`` with *limits*, logging to *log*."""
-    configured, logged = limits, DropLog(log)
-
-    class Configured(GuardedProtocol):
-        limits = configured
-        drops = logged
-
-    return Configured
 
 
 def event_loop(handshake_timeout: float) -> Callable[[], asyncio.AbstractEventLoop]:

@@ -39,8 +39,9 @@ from webhook.constraints.update import DEFAULT_CONTROLLER_USERS
 from webhook.findings import Action
 from webhook.kube.errors import KubeError
 from webhook.policy.load import PolicyLoadError
-from webhook.server.app import MAX_BODY_BYTES, build_app
-from webhook.server.connections import event_loop, protocol
+from webhook.server.app import MAX_BODY_BYTES, Admissions, build_app
+from webhook.server.connections import event_loop
+from webhook.server.direct import protocol
 from webhook.server.limits import Limits
 from webhook.server.logs import json_logging
 from webhook.server.state import JsonLog, ServerState
@@ -311,13 +312,14 @@ async def _serve(
     def ssl_context(_config: uvicorn.Config, _default: object) -> ssl.SSLContext:
         return rotating.context
 
+    admissions = Admissions(state, options.max_body)  # the application's and the connections'
     config = uvicorn.Config(
-        build_app(state, options.max_body),
+        build_app(state, options.max_body, admissions),
         host=options.host,
         port=options.port,
         ssl_context_factory=ssl_context,
         loop="uvloop",
-        http=protocol(options.limits, state.log),
+        http=protocol(options.limits, state.log, admissions),
         lifespan="off",
         access_log=False,
         # The API server calls the webhook itself: no X-Forwarded-* header is to be

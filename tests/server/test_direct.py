@@ -367,28 +367,62 @@ def test_a_failing_label_lookup_is_a_500_not_a_silence(state: ServerState) -> No
     assert answer(connection.transport.writes[0])[0] == 500
 
 
-@pytest.mark.parametrize("answered", [True, False])
+@pytest.mark.parametrize("case", ["answered", "body cut short", "gone while deciding"])
 def test_a_closed_connection_is_freed_without_the_garbage_collector(
-    state: ServerState, answered: bool
+    state: ServerState, case: str
 ) -> None:
     """A cycle kept its connection (and the connection its cycle) alive until Python's
     rare full collection: a soak of 54,000 requests grew the server by a third."""
 
-    async def main() -> weakref.ref[Any]:
+    async def main() -> tuple[weakref.ref[Any], list[bytes]]:
         connection = Connection(state)
-        if answered:
+        if case == "answered":
             await connection.send(request(review()))
-        else:  # the body never came whole
+        elif case == "body cut short":
             connection.protocol.data_received(request(review())[:-10])
+        else:  # one request being decided, another pipelined behind it
+            connection.protocol.data_received(request(review()) + request(review()))
         connection.protocol.connection_lost(None)
-        await asyncio.sleep(0)
-        freed = weakref.ref(connection.protocol)
+        await asyncio.sleep(0.01)
+        freed, writes = weakref.ref(connection.protocol), connection.transport.writes
         del connection
-        return freed
+        return freed, writes
 
     gc.disable()
     try:
-        freed = run(main())
+        freed, writes = run(main())
         assert freed() is None
     finally:
         gc.enable()
+    assert len(writes) == (1 if case == "answered" else 0)  # nothing written to a dead transport
+
+
+def test_an_idle_connection_keeps_no_body(state: ServerState) -> None:
+    async def main() -> Connection:
+        connection = Connection(state)
+        await connection.send(request(review()))
+        return connection
+
+    cycle = run(main()).protocol.cycle
+    assert cycle is not None
+    assert cycle.body == bytearray()
+
+
+def test_a_failure_while_answering_aborts_the_connection(state: ServerState) -> None:
+    """Never a connection left waiting for an answer that will not come."""
+    reported: list[str] = []
+
+    async def main() -> Connection:
+        asyncio.get_running_loop().set_exception_handler(
+            lambda _, context: reported.append(context["message"])
+        )
+        connection = Connection(state)
+        connection.server_state.default_headers = [(b"date", "not bytes")]  # type: ignore[list-item]
+        connection.protocol.data_received(request(review()))
+        await asyncio.sleep(0.01)
+        return connection
+
+    connection = run(main())
+    assert connection.transport.writes == []
+    assert connection.transport.closed
+    assert reported == ["answering a request failed"]

@@ -62,11 +62,18 @@ class DirectProtocol(GuardedProtocol):
     """The cycle whose request the lane is answering (at most one: requests are in order)."""
 
     def connection_lost(self, exc: Exception | None) -> None:
-        """The connection is gone: a request of the lane's will not be answered."""
+        """The connection is gone: nothing of it is answered any more.
+
+        uvicorn marks only the last request read; the lane's may be one before it,
+        with others pipelined behind. None of them may keep the connection alive.
+        """
         super().connection_lost(exc)
         cycle, self._direct = self._direct, None
         if cycle is not None:
-            cycle.on_response = _nothing  # the cycle no longer holds the connection
+            cycle.disconnected = True
+            cycle.on_response = _nothing
+        for queued, _ in self.pipeline:
+            queued.on_response = _nothing
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         """Start the request: by the lane when it takes it, else by the application."""
@@ -79,10 +86,11 @@ class DirectProtocol(GuardedProtocol):
         super()._start_asgi_task(cycle, app)
 
     def on_message_complete(self) -> None:
-        """The body is whole: the lane's request is submitted."""
-        super().on_message_complete()
+        """The body is whole: the lane's request is submitted (once)."""
         cycle = self.cycle
-        if cycle is self._direct and cycle is not None and not cycle.response_complete:
+        reading = cycle is not None and cycle is self._direct and cycle.more_body
+        super().on_message_complete()
+        if reading and cycle is not None and not cycle.more_body:
             assert self.lane is not None  # _direct is set only with a lane
             self._submit(self.lane, cycle)
 
@@ -101,9 +109,18 @@ class DirectProtocol(GuardedProtocol):
         return length >= 0 and lane.takes(scope["path"], length)
 
     def _submit(self, lane: Lane, cycle: RequestResponseCycle) -> None:
-        lane.submit(cycle.scope["path"], bytes(cycle.body), partial(self._respond, cycle))
+        body, cycle.body = bytes(cycle.body), bytearray()  # an idle connection keeps no body
+        lane.submit(cycle.scope["path"], body, partial(self._respond, cycle))
 
     def _respond(self, cycle: RequestResponseCycle, reply: Reply) -> None:
+        """Answer with *reply*; on a failure the connection is aborted, not left waiting."""
+        try:
+            self._answer(cycle, reply)
+        except BaseException:  # raised on, to be reported by the event loop
+            self.transport.abort()
+            raise
+
+    def _answer(self, cycle: RequestResponseCycle, reply: Reply) -> None:
         """Write *reply* in one piece and end the cycle, as uvicorn's ``send`` would."""
         if self._direct is cycle:
             self._direct = None

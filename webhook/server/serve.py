@@ -320,6 +320,7 @@ async def _serve(
         ssl_context_factory=ssl_context,
         loop="uvloop",
         http=protocol(options.limits, state.log, admissions),
+        ws="none",  # the webhook never upgrades a connection (to WebSocket or anything else)
         lifespan="off",
         access_log=False,
         # The API server calls the webhook itself: no X-Forwarded-* header is to be

@@ -3,9 +3,11 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -130,6 +132,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 def _tests(nodeids: set[str]) -> str:
     return f"{len(nodeids)} test{'' if len(nodeids) == 1 else 's'}"
+
+
+T = TypeVar("T")
+
+
+def eventually(condition: Callable[[], T], timeout: float = 5.0) -> T:
+    """Poll *condition* until it gives a true value or *timeout* seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.01)
+    return condition()
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -22,10 +22,9 @@ from __future__ import annotations
 import copy
 import json
 import ssl
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 import pytest
@@ -33,7 +32,7 @@ import yaml
 from kubernetes.client import CustomObjectsApi
 from kubernetes.client.exceptions import ApiException
 
-from tests.conftest import EXAMPLES, PROJECT
+from tests.conftest import EXAMPLES, PROJECT, eventually
 from tests.kube.fake_apiserver import FakeApiServer
 from tests.kube.test_serve_in_cluster import (
     NAMESPACE,
@@ -57,18 +56,15 @@ JOBS = ("sagemaker.services.k8s.aws", "v1alpha1", "trainingjobs")
 SERVICE = f"{RELEASE}-trainingjob-guard"
 SCHEMA = custom_resource_definition()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
 POLICY = PROJECT / "policies" / "require-vpc" / "policy.yaml"
+T = TypeVar("T")
+
+
+def slowly(condition: Callable[[], T], timeout: float = 20.0) -> T:
+    """:func:`~tests.conftest.eventually`, with time for a server process and its watches."""
+    return eventually(condition, timeout)
+
 
 Obj = dict[str, Any]
-
-
-def eventually(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.05)
-    return condition()
 
 
 @pytest.fixture
@@ -169,18 +165,18 @@ def test_a_policy_object_is_enforced_kept_when_broken_and_removed_when_deleted(
 ) -> None:
     server, replica = cluster
     ca = _ca_bundle(server, "ValidatingWebhookConfiguration")
-    assert eventually(lambda: _ready(replica, ca)["status"] == "ok")
+    assert slowly(lambda: _ready(replica, ca)["status"] == "ok")
     assert _create_job(server, "before", dry_run=True) == "created"  # no policy yet
 
     # kubectl apply -f policies/require-vpc/policy.yaml
     applied = yaml.safe_load(POLICY.read_text())
     with server.api_client() as api:
         CustomObjectsApi(api).create_cluster_custom_object(GROUP, VERSION, PLURAL, applied)
-    ready = eventually(lambda: _ready_condition(server, 1))
+    ready = slowly(lambda: _ready_condition(server, 1))
     assert ready is not None
     assert (ready["status"], ready["reason"]) == ("True", "Loaded")
     assert ready["message"] == "version 1.0.0 in force: 3 rules"
-    refused = eventually(lambda: "require-vpc/vpc" in (m := _create_job(server, "one")) and m)
+    refused = slowly(lambda: m if "require-vpc/vpc" in (m := _create_job(server, "one")) else "")
     assert refused.startswith(
         f'admission webhook "validate.{SERVICE}.{NAMESPACE}.svc" denied the request'
     )
@@ -195,7 +191,7 @@ def test_a_policy_object_is_enforced_kept_when_broken_and_removed_when_deleted(
         CustomObjectsApi(api).replace_cluster_custom_object(
             GROUP, VERSION, PLURAL, "require-vpc", broken
         )
-    ready = eventually(lambda: _ready_condition(server, 2))
+    ready = slowly(lambda: _ready_condition(server, 2))
     assert ready is not None
     assert (ready["status"], ready["reason"], ready["observedGeneration"]) == (
         "False",
@@ -218,17 +214,17 @@ def test_a_policy_object_is_enforced_kept_when_broken_and_removed_when_deleted(
         CustomObjectsApi(api).replace_cluster_custom_object(
             GROUP, VERSION, PLURAL, "require-vpc", fixed
         )
-    ready = eventually(lambda: _ready_condition(server, 3))
+    ready = slowly(lambda: _ready_condition(server, 3))
     assert ready is not None
     assert (ready["status"], ready["reason"]) == ("True", "Loaded")
     assert ready["message"] == "version 1.1.0 in force: 3 rules"
-    assert eventually(lambda: _create_job(server, "three") == "created")
-    [decision] = eventually(lambda: _decisions(tmp_path, "three"))
+    assert slowly(lambda: _create_job(server, "three") == "created")
+    [decision] = slowly(lambda: _decisions(tmp_path, "three"))
     assert decision["decision"] == "warned"  # admitted, with require-vpc's warning
     assert "require-vpc/vpc" in decision["rules"]
 
     # The continuous audit's PolicyReport for team-a: job "three" warned by require-vpc.
-    report = eventually(lambda: _require_vpc_results(server), timeout=30)
+    report = slowly(lambda: _require_vpc_results(server), timeout=30)
     assert report == [("three", "network-isolation", "warn"), ("three", "vpc", "warn")], report
 
     # kubectl describe: an event for each change of the Ready condition.
@@ -237,18 +233,18 @@ def test_a_policy_object_is_enforced_kept_when_broken_and_removed_when_deleted(
         ("Warning", "Invalid", broken_message),
         ("Normal", "Loaded", "version 1.1.0 in force: 3 rules"),
     ]
-    assert eventually(lambda: _events(server) == expected), _events(server)
+    assert slowly(lambda: _events(server) == expected), _events(server)
 
     # kubectl delete trainingjobpolicy require-vpc
     with server.api_client() as api:
         CustomObjectsApi(api).delete_cluster_custom_object(GROUP, VERSION, PLURAL, "require-vpc")
-    assert eventually(lambda: not _decisions_with_policy(server, tmp_path))
+    assert slowly(lambda: not _decisions_with_policy(server, tmp_path))
     assert _create_job(server, "after") == "created"
-    [decision] = eventually(lambda: _decisions(tmp_path, "after"))
+    [decision] = slowly(lambda: _decisions(tmp_path, "after"))
     assert not [rule for rule in decision["rules"] if rule.startswith("require-vpc/")]
     assert _ready(replica, ca)["policies"] == ["baseline"]
     # The next audit round drops the deleted policy's results from the report.
-    assert eventually(lambda: _require_vpc_results(server) == [], timeout=30)
+    assert slowly(lambda: _require_vpc_results(server) == [], timeout=30)
     lease = server.get("coordination.k8s.io/v1", "Lease", f"{SERVICE}-audit", NAMESPACE)
     assert lease is not None
     assert lease["spec"]["holderIdentity"]
@@ -273,5 +269,5 @@ def _decisions_with_policy(server: FakeApiServer, folder: Path) -> bool:
     """Whether a dry-run create is still judged by require-vpc (polls the webhook)."""
     name = f"probe-{next(_probes)}"
     _create_job(server, name, dry_run=True)
-    decisions = eventually(lambda: _decisions(folder, name), timeout=5)
+    decisions = slowly(lambda: _decisions(folder, name), timeout=5)
     return any(rule.startswith("require-vpc/") for d in decisions for rule in d["rules"])

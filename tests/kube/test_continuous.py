@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 from kubernetes.client import ApiClient, CustomObjectsApi
 
+from tests.conftest import eventually
 from tests.kube.fake_apiserver import FakeApiServer, RecordedRequest, Resource
 from webhook.audit.policyreport import REPORT_NAME
 from webhook.engine import Config
@@ -92,15 +93,6 @@ def baseline() -> Config:
 
 def report(server: FakeApiServer, namespace: str) -> dict[str, Any] | None:
     return server.get(*REPORT, REPORT_NAME, namespace)
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def broken(base: dict[str, Any], namespace: str, name: str) -> dict[str, Any]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes.client import ApiClient
 
+from tests.conftest import eventually
 from tests.kube.fake_apiserver import FakeApiServer
 from webhook.kube.namespaces import NamespaceLabels
 
@@ -25,15 +26,6 @@ def expected(name: str, **labels: str) -> dict[str, str]:
     return {**labels, "kubernetes.io/metadata.name": name}
 
 
-def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
-
-
 @pytest.fixture
 def server() -> Iterator[FakeApiServer]:
     with FakeApiServer() as fake:
@@ -41,12 +33,6 @@ def server() -> Iterator[FakeApiServer]:
         fake.create(namespace("team-b", env="dev"))
         fake.create(namespace("team-c"))
         yield fake
-
-
-@pytest.fixture
-def api(server: FakeApiServer) -> Iterator[ApiClient]:
-    with server.api_client() as client:
-        yield client
 
 
 @pytest.fixture

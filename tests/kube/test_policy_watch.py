@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
 from kubernetes.client import ApiClient
 
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, eventually
 from tests.kube.fake_apiserver import DEFAULT_RESOURCES, FakeApiServer
 from webhook.kube.policies import PolicyWatch
 from webhook.kube.policy_status import StatusWriter
@@ -33,15 +33,6 @@ Obj = dict[str, Any]
 def policy(name: str) -> Obj:
     data: Obj = yaml.safe_load((PROJECT / "policies" / name / "policy.yaml").read_text())
     return data
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
 
 
 class Log:
@@ -63,12 +54,6 @@ def server() -> Iterator[FakeApiServer]:
         for name in ("tenancy", "require-vpc", "job-naming"):
             fake.create(policy(name))
         yield fake
-
-
-@pytest.fixture
-def api(server: FakeApiServer) -> Iterator[ApiClient]:
-    with server.api_client() as client:
-        yield client
 
 
 @pytest.fixture

@@ -43,12 +43,6 @@ def server(job: dict[str, Any]) -> Iterator[FakeApiServer]:
         yield fake
 
 
-@pytest.fixture
-def api(server: FakeApiServer) -> Iterator[ApiClient]:
-    with server.api_client() as client:
-        yield client
-
-
 @pytest.fixture(scope="module")
 def config() -> Config:
     return Config(policies=load_policies([baseline_policy()]))

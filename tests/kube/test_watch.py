@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes.client import ApiClient, CoreV1Api, CustomObjectsApi
 
+from tests.conftest import eventually
 from tests.kube.fake_apiserver import DEFAULT_RESOURCES, FakeApiServer, RecordedRequest
 from webhook.kube.client import derived_client
 from webhook.kube.watch import EventType, ListWatch
@@ -42,15 +43,6 @@ def read(obj: Any) -> Item | None:
     if metadata.get("labels", {}).get("skip") == "yes":
         return None
     return f"{metadata['namespace']}/{metadata['name']}", (obj.get("data") or {}).get("v", "")
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return condition()
 
 
 class View:
